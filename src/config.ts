@@ -1,0 +1,96 @@
+// The only file that reads the environment. Everything else receives a typed Config.
+
+export type DatabaseDriver = "pglite" | "bun" | "neon";
+
+export type DatabaseConfig = {
+  driver: DatabaseDriver;
+  /** Postgres connection URL; absent for the embedded database. */
+  url?: string;
+  /** PGlite data directory, or `memory://`. */
+  pgliteDataDir: string;
+  poolMax: number;
+  connectTimeoutMs: number;
+  queryTimeoutMs: number;
+  /** Local development only: a WebSocket-to-TCP relay in front of an ordinary Postgres. */
+  neonWsProxy?: string;
+};
+
+export type Config = {
+  port: number;
+  host: string;
+  bodyLimitBytes: number;
+  logLevel: LogLevel;
+  shutdownTimeoutMs: number;
+  database: DatabaseConfig;
+};
+
+export const logLevels = ["debug", "info", "warn", "error", "silent"] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(", ")}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function postgresUrl(name: string, raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL`);
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    throw new ConfigError(`${name} must start with postgres:// or postgresql://, got "${url.protocol}//"`);
+  }
+  return url;
+}
+
+function readDatabase(env: Env): DatabaseConfig {
+  const urlName = env.NEON_DATABASE_URL ? "NEON_DATABASE_URL" : "DATABASE_URL";
+  const url = env[urlName]?.trim() || undefined;
+  const host = url ? postgresUrl(urlName, url).hostname : undefined;
+  const inferred: DatabaseDriver = !url ? "pglite" : host?.endsWith(".neon.tech") ? "neon" : "bun";
+  const driver = oneOf(env, "DATABASE_DRIVER", ["pglite", "bun", "neon"] as const, inferred);
+  if (driver !== "pglite" && !url) {
+    throw new ConfigError(`DATABASE_DRIVER=${driver} needs DATABASE_URL or NEON_DATABASE_URL`);
+  }
+  const neonWsProxy = env.NEON_WS_PROXY?.trim() || undefined;
+  return {
+    driver,
+    url: driver === "pglite" ? undefined : url,
+    pgliteDataDir: env.PGLITE_DATA_DIR?.trim() || ".data/pglite",
+    poolMax: integer(env, "DB_POOL_MAX", 10, 1, 1000),
+    connectTimeoutMs: integer(env, "DB_CONNECT_TIMEOUT_MS", 5000, 100, 120_000),
+    queryTimeoutMs: integer(env, "DB_QUERY_TIMEOUT_MS", 5000, 100, 600_000),
+    neonWsProxy,
+  };
+}
+
+export function readConfig(env: Env = process.env): Config {
+  return {
+    port: integer(env, "PORT", 3000, 0, 65535),
+    host: env.HOST?.trim() || "0.0.0.0",
+    bodyLimitBytes: integer(env, "BODY_LIMIT_BYTES", 64 * 1024, 1024, 64 * 1024 * 1024),
+    logLevel: oneOf(env, "LOG_LEVEL", logLevels, "info"),
+    shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
+    database: readDatabase(env),
+  };
+}

@@ -1,0 +1,92 @@
+// Every error becomes HTTP here, and only here.
+import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
+import type { ValidationError } from "elysia";
+import { classifyDatabaseError } from "../db/errors";
+import { formatMessages } from "../todos/model";
+import { ApiError, type FieldError } from "./problem";
+
+const RETRY_AFTER_SECONDS = "5";
+
+function describe(error: ValueError): string {
+  const { schema } = error;
+  switch (error.type) {
+    case ValueErrorType.ObjectRequiredProperty:
+      return "is required";
+    case ValueErrorType.ObjectAdditionalProperties:
+      return "is not a property you can set";
+    case ValueErrorType.ObjectMinProperties:
+      return "send at least one of the properties you want to change";
+    case ValueErrorType.Object:
+      return "must be a JSON object";
+    case ValueErrorType.StringMinLength:
+      return "must not be empty";
+    case ValueErrorType.StringMaxLength:
+      return `must be at most ${schema.maxLength} characters`;
+    case ValueErrorType.StringFormat:
+      return formatMessages[schema.format as string] ?? error.message;
+    case ValueErrorType.String:
+      return "must be a string";
+    case ValueErrorType.Boolean:
+      return "must be true or false";
+    case ValueErrorType.Union: {
+      // A string that failed the string branch: say why, rather than "expected string or null".
+      const branch = typeof error.value === "string" ? error.errors[0]?.First() : undefined;
+      return branch ? describe(branch) : "must be a string or null";
+    }
+    default:
+      return error.message;
+  }
+}
+
+function fieldName(error: ValueError): string {
+  const path = error.path.replace(/^\//, "").replaceAll("/", ".");
+  if (error.type === ValueErrorType.ObjectRequiredProperty || path) return path;
+  return "(body)";
+}
+
+function fieldErrors(error: ValidationError): FieldError[] {
+  const seen = new Set<string>();
+  const result: FieldError[] = [];
+  for (const valueError of error.all) {
+    const field = fieldName(valueError);
+    if (seen.has(field)) continue; // a field's first error is the one to fix first
+    seen.add(field);
+    result.push({ field, message: describe(valueError) });
+  }
+  return result;
+}
+
+function validationError(error: ValidationError): ApiError {
+  const errors = fieldErrors(error);
+  const summary = errors.map((e) => `${e.field} ${e.message}`).join("; ");
+  // A body that parses but breaks the rules is 422; a bad path id or header is 400.
+  if (error.type === "body") return new ApiError(422, "VALIDATION_ERROR", `The request body is invalid: ${summary}.`, errors);
+  const part = error.type === "params" ? "path" : error.type;
+  return new ApiError(400, "VALIDATION_ERROR", `The request ${part} is invalid: ${summary}.`, errors);
+}
+
+/** Maps whatever a request raised to the error the client sees. */
+export function toApiError(code: string | number, error: unknown, request: Request): ApiError {
+  if (error instanceof ApiError) return error;
+  switch (code) {
+    case "VALIDATION":
+      return validationError(error as ValidationError);
+    case "PARSE": {
+      // Elysia wraps what our body parser throws (413, 415, bad JSON) in its ParseError.
+      const cause = (error as Error).cause;
+      if (cause instanceof ApiError) return cause;
+      return new ApiError(400, "VALIDATION_ERROR", "The request body could not be parsed; send a JSON object.");
+    }
+    case "NOT_FOUND":
+      return new ApiError(404, "NOT_FOUND", `There is no ${request.method} ${new URL(request.url).pathname}; see /docs.`);
+  }
+  switch (classifyDatabaseError(error)) {
+    case "unavailable":
+      return new ApiError(503, "SERVICE_UNAVAILABLE", "The database is unavailable; retry shortly.", undefined, {
+        "retry-after": RETRY_AFTER_SECONDS,
+      });
+    case "invalid-input":
+      return new ApiError(422, "VALIDATION_ERROR", "The database refused a value in the request; check its length and characters.");
+  }
+  return new ApiError(500, "SERVER_ERROR", "Something went wrong on our side; it has been logged.");
+}
