@@ -23,6 +23,8 @@ async function readText(request: Request, limit: number): Promise<string> {
 }
 
 export async function parseJsonBody(request: Request, limit: number): Promise<unknown> {
+  // No body at all (a DELETE, say): leave it to the route's schema to require one.
+  if (!request.body && !request.headers.has("content-type")) return undefined;
   const contentType = request.headers.get("content-type") ?? "";
   if (!JSON_TYPE.test(contentType)) {
     throw new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", `Send the body as JSON with Content-Type: application/json (got "${contentType || "none"}").`);
