@@ -4,10 +4,10 @@ import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
 import type { Config } from "./config";
 import type { Database } from "./db/connect";
+import { docsAssets } from "./http/docs-assets";
 import { toApiError } from "./http/errors";
 import { parseJsonBody } from "./http/json-body";
 import { problemResponse } from "./http/problem";
-import { docsAssets } from "./http/docs-assets";
 import { userIdFromHeader } from "./http/user-context";
 import { todoRoutes } from "./todos/routes";
 
@@ -32,7 +32,12 @@ export function createApp({ database, config }: AppDeps) {
           },
           components: {
             securitySchemes: {
-              userIdHeader: { type: "apiKey", in: "header", name: "X-User-Id", description: "The caller's user id (a UUID), set by a trusted gateway." },
+              userIdHeader: {
+                type: "apiKey",
+                in: "header",
+                name: "X-User-Id",
+                description: "The caller's user id (a UUID), set by a trusted gateway.",
+              },
             },
           },
           security: [{ userIdHeader: [] }],

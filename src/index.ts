@@ -1,10 +1,10 @@
 // Start-up only: read config, connect, migrate, listen.
 import { createApp } from "./app";
-import { ConfigError, readConfig } from "./config";
+import { type Config, ConfigError, readConfig } from "./config";
 import { connect } from "./db/connect";
 import { migrate } from "./db/migrate";
 
-let config;
+let config: Config;
 try {
   config = readConfig();
 } catch (error) {

@@ -1,13 +1,13 @@
 // The one seam that picks the driver. Everything above it sees a Drizzle `Db`.
 import { PGlite } from "@electric-sql/pglite";
-import { neonConfig, Pool as NeonPool } from "@neondatabase/serverless";
+import { Pool as NeonPool, neonConfig } from "@neondatabase/serverless";
 import { SQL } from "bun";
 import { sql } from "drizzle-orm";
 import { drizzle as drizzleBunSql } from "drizzle-orm/bun-sql";
+import type { Logger } from "drizzle-orm/logger";
 import { drizzle as drizzleNeon } from "drizzle-orm/neon-serverless";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
-import type { Logger } from "drizzle-orm/logger";
 import type { DatabaseConfig, DatabaseDriver } from "../config";
 import * as schema from "./schema";
 

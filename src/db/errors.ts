@@ -30,11 +30,15 @@ const UNAVAILABLE_CODES = new Set([
 const UNAVAILABLE_MESSAGE =
   /connection terminated|connection timeout|timeout exceeded when trying to connect|connection refused|socket|websocket|closed|econnrefused|database unavailable/i;
 
-/** The chain of causes: Drizzle wraps driver errors in DrizzleQueryError. */
-function* causes(error: unknown): Generator<unknown> {
+/**
+ * The chain of causes: Drizzle wraps driver errors in DrizzleQueryError, and the Neon driver
+ * passes on a WebSocket's ErrorEvent, whose `error` holds the real Error.
+ */
+function* causes(error: unknown): Generator<Error> {
   for (let current = error, depth = 0; current && depth < 8; depth++) {
-    yield current;
-    current = (current as { cause?: unknown }).cause;
+    if (current instanceof Error) yield current;
+    const { cause, error: inner } = current as { cause?: unknown; error?: unknown };
+    current = cause ?? inner;
   }
 }
 
@@ -49,7 +53,6 @@ function sqlState(error: unknown): string | undefined {
 
 export function classifyDatabaseError(error: unknown): DatabaseFault | undefined {
   for (const cause of causes(error)) {
-    if (!(cause instanceof Error)) continue;
     const state = sqlState(cause);
     if (state && UNAVAILABLE_SQLSTATE.test(state)) return "unavailable";
     if (state && INVALID_INPUT_SQLSTATE.test(state)) return "invalid-input";

@@ -27,7 +27,11 @@ export async function parseJsonBody(request: Request, limit: number): Promise<un
   if (!request.body && !request.headers.has("content-type")) return undefined;
   const contentType = request.headers.get("content-type") ?? "";
   if (!JSON_TYPE.test(contentType)) {
-    throw new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", `Send the body as JSON with Content-Type: application/json (got "${contentType || "none"}").`);
+    throw new ApiError(
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+      `Send the body as JSON with Content-Type: application/json (got "${contentType || "none"}").`,
+    );
   }
   let text: string;
   try {

@@ -38,10 +38,7 @@ export const todoModel = t.Object({
   user_id: t.String({ format: "uuid" }),
 });
 
-export const createTodoBody = t.Object(
-  { title, description: t.Optional(description) },
-  { additionalProperties: false },
-);
+export const createTodoBody = t.Object({ title, description: t.Optional(description) }, { additionalProperties: false });
 
 export const updateTodoBody = t.Object(
   { title: t.Optional(title), description: t.Optional(description), is_completed: t.Optional(t.Boolean()) },

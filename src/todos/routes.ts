@@ -13,13 +13,13 @@ const errors = { 400: problemModel, 422: problemModel, 503: problemModel };
 export function todoRoutes(db: Db, userIdOf: (headers: Headers) => string) {
   return new Elysia({ prefix: "/todos", tags: ["todos"], normalize: false })
     .derive(({ request }) => ({ userId: userIdOf(request.headers) }))
-    .post("/", async ({ userId, body, status }) => status(201, await store.createTodo(db, userId, body)), {
+    .post("", async ({ userId, body, status }) => status(201, await store.createTodo(db, userId, body)), {
       body: createTodoBody,
       response: { 201: todoModel, ...errors },
       detail: { summary: "Create a todo", operationId: "createTodo" },
     })
     .get(
-      "/",
+      "",
       async ({ userId }) => {
         const items = await store.listTodos(db, userId);
         return { items, count: items.length };

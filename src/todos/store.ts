@@ -46,11 +46,7 @@ export async function createTodo(db: Db, userId: string, input: NewTodo): Promis
 
 /** The user's todos, newest first. */
 export async function listTodos(db: Db, userId: string): Promise<Todo[]> {
-  return db
-    .select(todoColumns)
-    .from(todos)
-    .where(eq(todos.userId, userId))
-    .orderBy(desc(todos.createdAt), desc(todos.id));
+  return db.select(todoColumns).from(todos).where(eq(todos.userId, userId)).orderBy(desc(todos.createdAt), desc(todos.id));
 }
 
 /** The todo, or undefined when it does not exist or belongs to someone else. */

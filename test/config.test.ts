@@ -1,0 +1,50 @@
+import { describe, expect, test } from "bun:test";
+import { ConfigError, readConfig } from "../src/config";
+
+describe("readConfig", () => {
+  test("with nothing set, the service runs on the embedded database under .data/", () => {
+    const config = readConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.bodyLimitBytes).toBe(65536);
+    expect(config.database).toMatchObject({ driver: "pglite", url: undefined, pgliteDataDir: ".data/pglite", poolMax: 10 });
+  });
+
+  test("a Postgres URL selects Bun's client; a *.neon.tech host selects the Neon driver", () => {
+    expect(readConfig({ DATABASE_URL: "postgres://u@db.internal/app" }).database.driver).toBe("bun");
+    const neon = readConfig({ NEON_DATABASE_URL: "postgresql://u:p@ep-cool-1.eu-central-1.aws.neon.tech/app?sslmode=require" });
+    expect(neon.database).toMatchObject({ driver: "neon", url: expect.stringContaining("neon.tech") });
+  });
+
+  test("NEON_DATABASE_URL wins over DATABASE_URL, and DATABASE_DRIVER forces a driver", () => {
+    const config = readConfig({ NEON_DATABASE_URL: "postgres://a/neon", DATABASE_URL: "postgres://b/plain", DATABASE_DRIVER: "neon" });
+    expect(config.database).toMatchObject({ driver: "neon", url: "postgres://a/neon" });
+    expect(readConfig({ DATABASE_URL: "postgres://b/x", DATABASE_DRIVER: "pglite" }).database.driver).toBe("pglite");
+  });
+
+  test.each([
+    [{ PORT: "eighty" }, "PORT"],
+    [{ PORT: "70000" }, "PORT"],
+    [{ DB_POOL_MAX: "0" }, "DB_POOL_MAX"],
+    [{ BODY_LIMIT_BYTES: "1.5" }, "BODY_LIMIT_BYTES"],
+    [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+    [{ DATABASE_URL: "mysql://x/y" }, "DATABASE_URL"],
+    [{ DATABASE_URL: "not a url" }, "DATABASE_URL"],
+    [{ DATABASE_DRIVER: "oracle" }, "DATABASE_DRIVER"],
+    [{ DATABASE_DRIVER: "bun" }, "DATABASE_DRIVER"],
+  ])("a bad value (%o) is refused, naming %s", (env, name) => {
+    expect(() => readConfig(env)).toThrow(ConfigError);
+    expect(() => readConfig(env)).toThrow(name);
+  });
+});
+
+test("the service refuses to start on a bad value, with one line naming the variable", async () => {
+  const child = Bun.spawn(["bun", "src/index.ts"], {
+    env: { ...process.env, PORT: "eighty", DATABASE_URL: "" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  expect(await child.exited).toBe(1);
+  const stderr = (await new Response(child.stderr).text()).trim();
+  expect(stderr.split("\n")).toHaveLength(1);
+  expect(stderr).toContain("PORT");
+});

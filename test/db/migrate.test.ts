@@ -1,0 +1,40 @@
+import { expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
+import type { Db } from "../../src/db/connect";
+import { migrate } from "../../src/db/migrate";
+import { createTestDatabase, queryRows as rows, testDriver } from "../support/database";
+
+const tableNames = async (db: Db) =>
+  (
+    await rows<{ table_name: string }>(db, sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`)
+  ).map((r) => r.table_name);
+
+test("migrating creates the tables, and migrating again changes nothing", async () => {
+  const fresh = await createTestDatabase({ migrated: false });
+  try {
+    expect(await tableNames(fresh.database.db)).toEqual([]);
+    await migrate(fresh.database, fresh.config.database);
+    await migrate(fresh.database, fresh.config.database);
+    expect(await tableNames(fresh.database.db)).toEqual(["todos", "users"]);
+    const applied = await rows<{ n: number }>(fresh.database.db, sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
+    expect(applied[0]?.n).toBe(1);
+  } finally {
+    await fresh.drop();
+  }
+}, 30_000);
+
+// PGlite lives inside one process, so only a server can see instances start at once.
+if (testDriver === "pglite") console.log("skipped: concurrent start-up migrations need a Postgres server (set TEST_DATABASE_URL)");
+test.skipIf(testDriver === "pglite")(
+  "instances starting at once all migrate, and the schema is created once",
+  async () => {
+    const fresh = await createTestDatabase({ migrated: false });
+    try {
+      await Promise.all([1, 2, 3, 4].map(() => migrate(fresh.database, fresh.config.database)));
+      expect(await tableNames(fresh.database.db)).toEqual(["todos", "users"]);
+    } finally {
+      await fresh.drop();
+    }
+  },
+  30_000,
+);

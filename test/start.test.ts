@@ -1,0 +1,25 @@
+// The README's quick start: `bun run start` on a fresh machine serves on the embedded database.
+import { expect, test } from "bun:test";
+
+test("bun run start serves requests with no database configured", async () => {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const env = { ...process.env, PORT: String(port), PGLITE_DATA_DIR: "memory://", DATABASE_URL: "", NEON_DATABASE_URL: "" };
+  const child = Bun.spawn(["bun", "run", "start"], { env, stdout: "pipe", stderr: "pipe" });
+  try {
+    let health: Response | undefined;
+    for (let attempt = 0; attempt < 120 && !health?.ok; attempt++) {
+      await Bun.sleep(250);
+      health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
+    }
+    expect(health?.status).toBe(200);
+    const created = await fetch(`http://127.0.0.1:${port}/api/v1/todos`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-user-id": crypto.randomUUID() },
+      body: JSON.stringify({ title: "first" }),
+    });
+    expect(created.status).toBe(201);
+  } finally {
+    child.kill();
+    await child.exited;
+  }
+}, 60_000);
