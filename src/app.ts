@@ -4,18 +4,31 @@ import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
 import type { Config } from "./config";
 import type { Database } from "./db/connect";
+import { createGuard } from "./db/guard";
 import { docsAssets } from "./http/docs-assets";
 import { toApiError } from "./http/errors";
 import { parseJsonBody } from "./http/json-body";
 import { problemResponse } from "./http/problem";
+import { requestLog } from "./http/request-log";
 import { userIdFromHeader } from "./http/user-context";
+import { createLogger, errorFields, type Logger } from "./log";
 import { todoRoutes } from "./todos/routes";
+import { todoStore } from "./todos/store";
 
-export type AppDeps = { database: Database; config: Config };
+export type AppDeps = {
+  database: Database;
+  config: Config;
+  logger?: Logger;
+  /** False while start-up migrations have not run; the API answers 503 until then. */
+  isReady?: () => boolean;
+};
 
-export function createApp({ database, config }: AppDeps) {
+export function createApp({ database, config, logger = createLogger(config.logLevel), isReady = () => true }: AppDeps) {
+  const guard = createGuard({ budgetMs: config.database.queryTimeoutMs, isReady });
+  const todos = todoStore(database.db, guard);
   // normalize: false makes unknown body properties an error instead of silently dropping them.
   return new Elysia({ normalize: false })
+    .use(requestLog(logger))
     .use(
       openapi({
         path: "/docs",
@@ -46,9 +59,22 @@ export function createApp({ database, config }: AppDeps) {
     )
     .use(docsAssets)
     .onParse(({ request }) => parseJsonBody(request, config.bodyLimitBytes))
-    .onError(({ code, error, request }) => problemResponse(toApiError(code, error, request)))
+    .onError(({ code, error, request, set }) => {
+      const apiError = toApiError(code, error, request);
+      if (apiError.status >= 500) logger.error("request failed", { request_id: set.headers["x-request-id"], ...errorFields(error) });
+      set.status = apiError.status;
+      return problemResponse(apiError, set.headers as Record<string, string>);
+    })
     .get("/health", () => ({ status: "ok" }), { detail: { hide: true } })
-    .group("/api/v1", (api) => api.use(todoRoutes(database.db, userIdFromHeader)));
+    .get(
+      "/ready",
+      async ({ status }) => {
+        await guard(() => database.ping(), { idempotent: true });
+        return status(200, { status: "ready" });
+      },
+      { detail: { hide: true } },
+    )
+    .group("/api/v1", (api) => api.use(todoRoutes(todos, userIdFromHeader)));
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -78,7 +78,7 @@ function readDatabase(env: Env): DatabaseConfig {
     url: driver === "pglite" ? undefined : url,
     pgliteDataDir: env.PGLITE_DATA_DIR?.trim() || ".data/pglite",
     poolMax: integer(env, "DB_POOL_MAX", 10, 1, 1000),
-    connectTimeoutMs: integer(env, "DB_CONNECT_TIMEOUT_MS", 5000, 100, 120_000),
+    connectTimeoutMs: integer(env, "DB_CONNECT_TIMEOUT_MS", 2000, 100, 120_000),
     queryTimeoutMs: integer(env, "DB_QUERY_TIMEOUT_MS", 5000, 100, 600_000),
     neonWsProxy,
   };

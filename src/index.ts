@@ -1,8 +1,10 @@
-// Start-up only: read config, connect, migrate, listen.
+// Start-up only: read config, connect, listen, migrate once the database answers, shut down.
 import { createApp } from "./app";
 import { type Config, ConfigError, readConfig } from "./config";
 import { connect } from "./db/connect";
+import { classifyDatabaseError } from "./db/errors";
 import { migrate } from "./db/migrate";
+import { createLogger, errorFields } from "./log";
 
 let config: Config;
 try {
@@ -13,7 +15,47 @@ try {
   process.exit(1);
 }
 
-const database = connect(config.database);
-await migrate(database, config.database);
-const app = createApp({ database, config }).listen({ port: config.port, hostname: config.host });
-console.log(`todo api listening on http://${config.host}:${app.server?.port} (database: ${config.database.driver})`);
+const logger = createLogger(config.logLevel);
+const database = connect(config.database, {
+  onIdleError: (error) => logger.warn("an idle database connection was closed; the next request opens a new one", errorFields(error)),
+});
+let ready = false;
+let stopping = false;
+
+// Listen first: liveness (/health) answers while the database is still asleep or down.
+const app = createApp({ database, config, logger, isReady: () => ready }).listen({ port: config.port, hostname: config.host });
+logger.info("listening", { url: `http://${config.host}:${app.server?.port}`, driver: config.database.driver });
+
+process.on("SIGTERM", () => shutdown("SIGTERM"));
+process.on("SIGINT", () => shutdown("SIGINT"));
+
+for (let attempt = 0; !ready && !stopping; attempt++) {
+  try {
+    await migrate(database, config.database);
+    ready = true;
+    logger.info("database ready: migrations applied");
+  } catch (error) {
+    if (!classifyDatabaseError(error)) {
+      logger.error("migrations failed", errorFields(error));
+      process.exit(1);
+    }
+    const retryInMs = Math.min(10_000, 250 * 2 ** attempt);
+    logger.warn("database not reachable yet; retrying", { retry_in_ms: retryInMs, attempt: attempt + 1, ...errorFields(error) });
+    await Bun.sleep(retryInMs);
+  }
+}
+
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info("shutting down: finishing in-flight requests", { signal, timeout_ms: config.shutdownTimeoutMs });
+  const server = app.server;
+  const drained = await Promise.race([server?.stop().then(() => true), Bun.sleep(config.shutdownTimeoutMs).then(() => false)]);
+  if (!drained) {
+    logger.warn("shutdown timeout reached; closing the remaining connections");
+    await server?.stop(true);
+  }
+  await database.close().catch((error) => logger.warn("closing the database failed", errorFields(error)));
+  logger.info("stopped");
+  process.exit(0);
+}

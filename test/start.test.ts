@@ -6,12 +6,12 @@ test("bun run start serves requests with no database configured", async () => {
   const env = { ...process.env, PORT: String(port), PGLITE_DATA_DIR: "memory://", DATABASE_URL: "", NEON_DATABASE_URL: "" };
   const child = Bun.spawn(["bun", "run", "start"], { env, stdout: "pipe", stderr: "pipe" });
   try {
-    let health: Response | undefined;
-    for (let attempt = 0; attempt < 120 && !health?.ok; attempt++) {
+    let ready: Response | undefined;
+    for (let attempt = 0; attempt < 120 && !ready?.ok; attempt++) {
       await Bun.sleep(250);
-      health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
+      ready = await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined);
     }
-    expect(health?.status).toBe(200);
+    expect(ready?.status).toBe(200);
     const created = await fetch(`http://127.0.0.1:${port}/api/v1/todos`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-user-id": crypto.randomUUID() },

@@ -81,6 +81,7 @@ export function toApiError(code: string | number, error: unknown, request: Reque
       return new ApiError(404, "NOT_FOUND", `There is no ${request.method} ${new URL(request.url).pathname}; see /docs.`);
   }
   switch (classifyDatabaseError(error)) {
+    case "unreachable":
     case "unavailable":
       return new ApiError(503, "SERVICE_UNAVAILABLE", "The database is unavailable; retry shortly.", undefined, {
         "retry-after": RETRY_AFTER_SECONDS,

@@ -1,19 +1,18 @@
 // HTTP ⇄ store calls, nothing else.
 import { Elysia, t } from "elysia";
-import type { Db } from "../db/connect";
 import { ApiError } from "../http/problem";
 import { createTodoBody, problemModel, todoIdParams, todoListModel, todoModel, updateTodoBody } from "./model";
-import * as store from "./store";
+import type { TodoStore } from "./store";
 
 // Another user's todo answers exactly like a missing one, so ids cannot be probed.
 const notFound = () => new ApiError(404, "NOT_FOUND", "No todo with this id exists.");
 
 const errors = { 400: problemModel, 422: problemModel, 503: problemModel };
 
-export function todoRoutes(db: Db, userIdOf: (headers: Headers) => string) {
+export function todoRoutes(todos: TodoStore, userIdOf: (headers: Headers) => string) {
   return new Elysia({ prefix: "/todos", tags: ["todos"], normalize: false })
     .derive(({ request }) => ({ userId: userIdOf(request.headers) }))
-    .post("", async ({ userId, body, status }) => status(201, await store.createTodo(db, userId, body)), {
+    .post("", async ({ userId, body, status }) => status(201, await todos.create(userId, body)), {
       body: createTodoBody,
       response: { 201: todoModel, ...errors },
       detail: { summary: "Create a todo", operationId: "createTodo" },
@@ -21,7 +20,7 @@ export function todoRoutes(db: Db, userIdOf: (headers: Headers) => string) {
     .get(
       "",
       async ({ userId }) => {
-        const items = await store.listTodos(db, userId);
+        const items = await todos.list(userId);
         return { items, count: items.length };
       },
       {
@@ -32,7 +31,7 @@ export function todoRoutes(db: Db, userIdOf: (headers: Headers) => string) {
     .get(
       "/:id",
       async ({ userId, params }) => {
-        const todo = await store.getTodo(db, userId, params.id);
+        const todo = await todos.get(userId, params.id);
         if (!todo) throw notFound();
         return todo;
       },
@@ -45,7 +44,7 @@ export function todoRoutes(db: Db, userIdOf: (headers: Headers) => string) {
     .patch(
       "/:id",
       async ({ userId, params, body }) => {
-        const todo = await store.updateTodo(db, userId, params.id, body);
+        const todo = await todos.update(userId, params.id, body);
         if (!todo) throw notFound();
         return todo;
       },
@@ -59,7 +58,7 @@ export function todoRoutes(db: Db, userIdOf: (headers: Headers) => string) {
     .delete(
       "/:id",
       async ({ userId, params, status }) => {
-        if (!(await store.deleteTodo(db, userId, params.id))) throw notFound();
+        if (!(await todos.remove(userId, params.id))) throw notFound();
         return status(204, undefined);
       },
       {

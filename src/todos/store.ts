@@ -3,6 +3,7 @@
 // another user's rows.
 import { and, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/connect";
+import type { Guard } from "../db/guard";
 import { todos, users } from "../db/schema";
 
 export type Todo = {
@@ -69,3 +70,16 @@ export async function deleteTodo(db: Db, userId: string, id: string): Promise<bo
   const deleted = await db.delete(todos).where(ownedBy(userId, id)).returning({ id: todos.id });
   return deleted.length > 0;
 }
+
+/** The functions above bound to one database, each call run inside the guard. */
+export function todoStore(db: Db, guard: Guard) {
+  return {
+    create: (userId: string, input: NewTodo) => guard(() => createTodo(db, userId, input)),
+    list: (userId: string) => guard(() => listTodos(db, userId), { idempotent: true }),
+    get: (userId: string, id: string) => guard(() => getTodo(db, userId, id), { idempotent: true }),
+    update: (userId: string, id: string, changes: TodoChanges) => guard(() => updateTodo(db, userId, id, changes)),
+    remove: (userId: string, id: string) => guard(() => deleteTodo(db, userId, id)),
+  };
+}
+
+export type TodoStore = ReturnType<typeof todoStore>;

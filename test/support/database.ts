@@ -12,7 +12,7 @@ const driver = process.env.TEST_DATABASE_DRIVER ?? (serverUrl ? "bun" : "pglite"
 
 // The Neon driver reaches the test server through a local WebSocket relay, as it would reach Neon's proxy.
 let relay: NeonRelay | undefined;
-const neonRelay = () => {
+export const neonRelay = () => {
   relay ??= startNeonRelay();
   return relay;
 };

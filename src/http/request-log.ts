@@ -1,0 +1,26 @@
+// One structured log line per request, and a request id the caller can quote to us.
+import { Elysia } from "elysia";
+import type { Logger } from "../log";
+
+// A caller's X-Request-Id is kept only if it is short and plain; anything else could forge log lines.
+const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export function requestLog(logger: Logger) {
+  const startedAt = new WeakMap<Request, number>();
+  return new Elysia({ name: "request-log" })
+    .onRequest(({ request, set }) => {
+      startedAt.set(request, performance.now());
+      const incoming = request.headers.get("x-request-id");
+      set.headers["x-request-id"] = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    })
+    .onAfterResponse({ as: "global" }, ({ request, set, route }) => {
+      const started = startedAt.get(request);
+      logger.info("request", {
+        method: request.method,
+        route: route || new URL(request.url).pathname,
+        status: set.status,
+        duration_ms: started === undefined ? undefined : Math.round((performance.now() - started) * 100) / 100,
+        request_id: set.headers["x-request-id"],
+      });
+    });
+}

@@ -1,0 +1,24 @@
+// Structured logs: one JSON object per line on stdout, for whatever collects container output.
+import type { LogLevel } from "./config";
+
+const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
+
+export type Fields = Record<string, unknown>;
+export type Logger = Record<Exclude<LogLevel, "silent">, (msg: string, fields?: Fields) => void>;
+
+/** An error as a log field: its cause chain matters more than its stack. */
+export function errorFields(error: unknown): Fields {
+  if (!(error instanceof Error)) return { error: String(error) };
+  const cause = error.cause instanceof Error ? errorFields(error.cause) : undefined;
+  return { error: error.message, error_name: error.name, code: (error as { code?: unknown }).code, stack: error.stack, cause };
+}
+
+export function createLogger(level: LogLevel, write: (line: string) => void = (line) => process.stdout.write(line)): Logger {
+  const at =
+    (name: Exclude<LogLevel, "silent">) =>
+    (msg: string, fields: Fields = {}) => {
+      if (rank[name] < rank[level]) return;
+      write(`${JSON.stringify({ time: new Date().toISOString(), level: name, msg, ...fields })}\n`);
+    };
+  return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+}

@@ -1,0 +1,133 @@
+// The database misbehaves under a running service: it answers 503 quickly, then recovers by
+// itself with nothing lost. Runs against a private Postgres cluster the test stops and starts.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
+import { createApp } from "../src/app";
+import { readConfig } from "../src/config";
+import { connect, type Database } from "../src/db/connect";
+import { migrate } from "../src/db/migrate";
+import { createLogger } from "../src/log";
+import { newUserId, testClient } from "./support/api";
+import { neonRelay, testDriver } from "./support/database";
+import { createPrivatePostgres, type PrivatePostgres } from "./support/private-postgres";
+
+// The embedded database cannot go away, so its run exercises Bun's client here.
+const driver = testDriver === "neon" ? "neon" : "bun";
+const budgetMs = 1500;
+
+let pg: PrivatePostgres;
+let database: Database;
+let api: ReturnType<typeof testClient>;
+
+function serviceEnv(url: string) {
+  return {
+    DATABASE_URL: url,
+    DATABASE_DRIVER: driver,
+    DB_QUERY_TIMEOUT_MS: String(budgetMs),
+    DB_CONNECT_TIMEOUT_MS: "500",
+    ...(driver === "neon" && { NEON_WS_PROXY: neonRelay().proxy }),
+  };
+}
+
+beforeAll(async () => {
+  pg = await createPrivatePostgres();
+  await pg.start();
+  const config = readConfig({ ...serviceEnv(pg.url), LOG_LEVEL: "silent" });
+  database = connect(config.database, { onIdleError: () => {} });
+  await migrate(database, config.database);
+  api = testClient(createApp({ database, config, logger: createLogger("silent") }));
+}, 60_000);
+
+afterAll(async () => {
+  await database?.close().catch(() => {});
+  await pg?.destroy();
+});
+
+async function expectUnavailable(response: Awaited<ReturnType<typeof api.call>>) {
+  expect(response.status).toBe(503);
+  expect(response.headers.get("retry-after")).toMatch(/^\d+$/);
+  expect(response.json.error_code).toBe("SERVICE_UNAVAILABLE");
+  expect(response.json.detail).toContain("database is unavailable");
+  expect(response.text).not.toMatch(/ECONN|ERR_POSTGRES|terminat|at .+:\d+/);
+}
+
+describe(`the database goes away and comes back (${driver} driver)`, () => {
+  test("503 with Retry-After while it is down, then recovery without a restart and nothing lost", async () => {
+    const user = newUserId();
+    const before = (await api.create(user, { title: "written before the outage" })).json;
+
+    await pg.stop();
+    const started = performance.now();
+    await expectUnavailable(await api.list(user));
+    await expectUnavailable(await api.create(user, { title: "during the outage" }));
+    await expectUnavailable(await api.call("GET", "/ready"));
+    // Bounded: both answers came within the request budget (plus slack for a loaded machine), never a hang.
+    expect(performance.now() - started).toBeLessThan(2 * budgetMs + 3000);
+    expect((await api.call("GET", "/health")).status).toBe(200);
+
+    await pg.start();
+    expect((await api.call("GET", "/ready")).status).toBe(200);
+    const { status, json } = await api.list(user);
+    expect(status).toBe(200);
+    expect(json.items).toEqual([before]);
+    expect((await api.create(user, { title: "after" })).status).toBe(201);
+  }, 60_000);
+
+  test("connections the server closes while idle (57P01, as Neon does) do not fail the next request", async () => {
+    const user = newUserId();
+    await api.create(user, { title: "kept" });
+    const admin = connect(readConfig({ DATABASE_URL: pg.url, DATABASE_DRIVER: "bun" }).database, { poolMax: 1 });
+    await admin.db.execute(
+      sql`select pg_terminate_backend(pid) from pg_stat_activity where pid <> pg_backend_pid() and datname = 'postgres'`,
+    );
+    await admin.close();
+    const { status, json } = await api.list(user);
+    expect(status).toBe(200);
+    expect(json.count).toBe(1);
+  }, 30_000);
+});
+
+describe(`start-up with the database down (${driver} driver)`, () => {
+  test("live at once, ready and serving once the database comes up", async () => {
+    const down = await createPrivatePostgres();
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const base = `http://127.0.0.1:${port}`;
+    const child = Bun.spawn(["bun", "src/index.ts"], {
+      env: { ...process.env, ...serviceEnv(down.url), PORT: String(port), LOG_LEVEL: "warn" },
+      stdout: "pipe",
+      stderr: "inherit",
+    });
+    try {
+      let health: Response | undefined;
+      for (let i = 0; i < 100 && !health?.ok; i++) {
+        await Bun.sleep(100);
+        health = await fetch(`${base}/health`).catch(() => undefined);
+      }
+      expect(health?.status).toBe(200);
+      expect((await fetch(`${base}/ready`)).status).toBe(503);
+      const early = await fetch(`${base}/api/v1/todos`, { headers: { "x-user-id": newUserId() } });
+      expect(early.status).toBe(503);
+
+      await down.start();
+      let ready: Response | undefined;
+      for (let i = 0; i < 150 && !ready?.ok; i++) {
+        await Bun.sleep(200);
+        ready = await fetch(`${base}/ready`);
+      }
+      expect(ready?.status).toBe(200);
+      const created = await fetch(`${base}/api/v1/todos`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-user-id": newUserId() },
+        body: JSON.stringify({ title: "first after start-up" }),
+      });
+      expect(created.status).toBe(201);
+      // The process logged why it was waiting.
+      child.kill("SIGTERM");
+      expect(await child.exited).toBe(0);
+      expect(await new Response(child.stdout).text()).toContain("database not reachable yet; retrying");
+    } finally {
+      child.kill();
+      await down.destroy();
+    }
+  }, 90_000);
+});
