@@ -6,6 +6,8 @@ export type DatabaseConfig = {
   driver: DatabaseDriver;
   /** Postgres connection URL; absent for the embedded database. */
   url?: string;
+  /** Where migrations run: a session of its own, so never through Neon's transaction pooler. */
+  migrationUrl?: string;
   /** PGlite data directory, or `memory://`. */
   pgliteDataDir: string;
   poolMax: number;
@@ -63,6 +65,14 @@ function postgresUrl(name: string, raw: string): URL {
   return url;
 }
 
+// Neon's pooled endpoint (PgBouncer, transaction mode) cannot hold the session advisory lock
+// migrations take; the direct endpoint is the same host without "-pooler".
+function directNeonUrl(raw: string): string {
+  const url = new URL(raw);
+  if (url.hostname.endsWith(".neon.tech")) url.hostname = url.hostname.replace("-pooler.", ".");
+  return url.href;
+}
+
 function readDatabase(env: Env): DatabaseConfig {
   const urlName = env.NEON_DATABASE_URL ? "NEON_DATABASE_URL" : "DATABASE_URL";
   const url = env[urlName]?.trim() || undefined;
@@ -73,9 +83,11 @@ function readDatabase(env: Env): DatabaseConfig {
     throw new ConfigError(`DATABASE_DRIVER=${driver} needs DATABASE_URL or NEON_DATABASE_URL`);
   }
   const neonWsProxy = env.NEON_WS_PROXY?.trim() || undefined;
+  const serverUrl = driver === "pglite" ? undefined : url;
   return {
     driver,
-    url: driver === "pglite" ? undefined : url,
+    url: serverUrl,
+    migrationUrl: serverUrl && directNeonUrl(serverUrl),
     pgliteDataDir: env.PGLITE_DATA_DIR?.trim() || ".data/pglite",
     poolMax: integer(env, "DB_POOL_MAX", 10, 1, 1000),
     connectTimeoutMs: integer(env, "DB_CONNECT_TIMEOUT_MS", 2000, 100, 120_000),

@@ -15,6 +15,15 @@ describe("readConfig", () => {
     expect(neon.database).toMatchObject({ driver: "neon", url: expect.stringContaining("neon.tech") });
   });
 
+  test("migrations use Neon's direct endpoint, since the pooled one cannot hold their session lock", () => {
+    const pooled = readConfig({ DATABASE_URL: "postgresql://u:p@ep-cool-1-pooler.eu-central-1.aws.neon.tech/app?sslmode=require" });
+    expect(pooled.database.url).toContain("ep-cool-1-pooler.");
+    expect(pooled.database.migrationUrl).toBe("postgresql://u:p@ep-cool-1.eu-central-1.aws.neon.tech/app?sslmode=require");
+    expect(readConfig({ DATABASE_URL: "postgres://u@db-pooler.internal/app" }).database.migrationUrl).toBe(
+      "postgres://u@db-pooler.internal/app",
+    );
+  });
+
   test("NEON_DATABASE_URL wins over DATABASE_URL, and DATABASE_DRIVER forces a driver", () => {
     const config = readConfig({ NEON_DATABASE_URL: "postgres://a/neon", DATABASE_URL: "postgres://b/plain", DATABASE_DRIVER: "neon" });
     expect(config.database).toMatchObject({ driver: "neon", url: "postgres://a/neon" });
