@@ -1,5 +1,6 @@
 // createApp: the whole HTTP service, built from its dependencies so tests can drive it
 // in-process with app.handle(new Request(...)).
+import { cors } from "@elysiajs/cors";
 import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
 import type { Config } from "./config";
@@ -10,7 +11,8 @@ import { toApiError } from "./http/errors";
 import { parseJsonBody } from "./http/json-body";
 import { problemResponse } from "./http/problem";
 import { requestLog } from "./http/request-log";
-import { userIdFromHeader } from "./http/user-context";
+import { securityHeaders } from "./http/security-headers";
+import { userContextFor } from "./http/user-context";
 import { createLogger, errorFields, type Logger } from "./log";
 import { todoRoutes } from "./todos/routes";
 import { todoStore } from "./todos/store";
@@ -27,54 +29,76 @@ export function createApp({ database, config, logger = createLogger(config.logLe
   const guard = createGuard({ budgetMs: config.database.queryTimeoutMs, isReady });
   const todos = todoStore(database.db, guard);
   // normalize: false makes unknown body properties an error instead of silently dropping them.
-  return new Elysia({ normalize: false })
-    .use(requestLog(logger))
-    .use(
-      openapi({
-        path: "/docs",
-        specPath: "/docs/json",
-        provider: "swagger-ui",
-        // Served by this service: the reference page works with no internet access.
-        swagger: { cdn: "/docs/assets/swagger-ui-bundle.js", theme: "/docs/assets/swagger-ui.css", autoDarkMode: false },
-        exclude: { paths: ["/docs/assets/*"] },
-        documentation: {
-          info: {
-            title: "Todo API",
-            version: "1.0.0",
-            description: "Each user's todos, strictly isolated. Errors are application/problem+json with an error_code.",
-          },
-          components: {
-            securitySchemes: {
-              userIdHeader: {
-                type: "apiKey",
-                in: "header",
-                name: "X-User-Id",
-                description: "The caller's user id (a UUID), set by a trusted gateway.",
+  return (
+    new Elysia({ normalize: false })
+      .use(requestLog(logger))
+      .use(securityHeaders)
+      // CORS is off unless CORS_ORIGINS lists the front ends allowed to call from a browser.
+      .use(
+        config.corsOrigins.length > 0
+          ? cors({
+              origin: config.corsOrigins,
+              methods: ["GET", "POST", "PATCH", "DELETE"],
+              allowedHeaders: ["authorization", "content-type", "x-user-id", "x-request-id"],
+              exposeHeaders: ["x-request-id", "retry-after", "www-authenticate"],
+              maxAge: 600,
+            })
+          : new Elysia(),
+      )
+      .use(
+        openapi({
+          path: "/docs",
+          specPath: "/docs/json",
+          provider: "swagger-ui",
+          // Served by this service: the reference page works with no internet access.
+          swagger: { cdn: "/docs/assets/swagger-ui-bundle.js", theme: "/docs/assets/swagger-ui.css", autoDarkMode: false },
+          exclude: { paths: ["/docs/assets/*"] },
+          documentation: {
+            info: {
+              title: "Todo API",
+              version: "1.0.0",
+              description: `Each user's todos, strictly isolated. Errors are application/problem+json with an error_code.\n\nThe caller is named by one of two schemes, chosen by the deployment: a bearer JWT (when AUTH_JWKS_URL or AUTH_JWT_SECRET is set; X-User-Id is then ignored) or the X-User-Id header set by a trusted gateway. This instance uses: **${config.auth.mode === "header" ? "X-User-Id header" : "bearer JWT"}**.`,
+            },
+            components: {
+              securitySchemes: {
+                userIdHeader: {
+                  type: "apiKey",
+                  in: "header",
+                  name: "X-User-Id",
+                  description: "Header mode (the default): the caller's user id, a UUID, set by a trusted gateway.",
+                },
+                bearerAuth: {
+                  type: "http",
+                  scheme: "bearer",
+                  bearerFormat: "JWT",
+                  description:
+                    "Bearer mode: a JWT from the auth server; its `sub` is the user's UUID. 401 codes: MISSING_TOKEN, MALFORMED_TOKEN, TOKEN_EXPIRED, INVALID_SIGNATURE, WRONG_ISSUER, WRONG_AUDIENCE, MISSING_SUBJECT, INVALID_TOKEN.",
+                },
               },
             },
+            security: [{ userIdHeader: [] }, { bearerAuth: [] }],
           },
-          security: [{ userIdHeader: [] }],
+        }),
+      )
+      .use(docsAssets)
+      .onParse(({ request }) => parseJsonBody(request, config.bodyLimitBytes))
+      .onError(({ code, error, request, set }) => {
+        const apiError = toApiError(code, error, request);
+        if (apiError.status >= 500) logger.error("request failed", { request_id: set.headers["x-request-id"], ...errorFields(error) });
+        set.status = apiError.status;
+        return problemResponse(apiError, set.headers as Record<string, string>);
+      })
+      .get("/health", () => ({ status: "ok" }), { detail: { hide: true } })
+      .get(
+        "/ready",
+        async ({ status }) => {
+          await guard(() => database.ping(), { idempotent: true });
+          return status(200, { status: "ready" });
         },
-      }),
-    )
-    .use(docsAssets)
-    .onParse(({ request }) => parseJsonBody(request, config.bodyLimitBytes))
-    .onError(({ code, error, request, set }) => {
-      const apiError = toApiError(code, error, request);
-      if (apiError.status >= 500) logger.error("request failed", { request_id: set.headers["x-request-id"], ...errorFields(error) });
-      set.status = apiError.status;
-      return problemResponse(apiError, set.headers as Record<string, string>);
-    })
-    .get("/health", () => ({ status: "ok" }), { detail: { hide: true } })
-    .get(
-      "/ready",
-      async ({ status }) => {
-        await guard(() => database.ping(), { idempotent: true });
-        return status(200, { status: "ready" });
-      },
-      { detail: { hide: true } },
-    )
-    .group("/api/v1", (api) => api.use(todoRoutes(todos, userIdFromHeader)));
+        { detail: { hide: true } },
+      )
+      .group("/api/v1", (api) => api.use(todoRoutes(todos, userContextFor(config.auth))))
+  );
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -17,12 +17,21 @@ export type DatabaseConfig = {
   neonWsProxy?: string;
 };
 
+/** Who the caller is: the trusted X-User-Id header, or a verified bearer JWT. */
+export type AuthConfig =
+  | { mode: "header" }
+  | { mode: "jwks"; jwksUrl: URL; issuer: string; audience?: string }
+  | { mode: "secret"; secret: Uint8Array; issuer?: string; audience?: string };
+
 export type Config = {
   port: number;
   host: string;
   bodyLimitBytes: number;
   logLevel: LogLevel;
   shutdownTimeoutMs: number;
+  /** Origins allowed by CORS; empty turns CORS off. */
+  corsOrigins: string[];
+  auth: AuthConfig;
   database: DatabaseConfig;
 };
 
@@ -96,6 +105,40 @@ function readDatabase(env: Env): DatabaseConfig {
   };
 }
 
+function readAuth(env: Env): AuthConfig {
+  const jwksUrl = env.AUTH_JWKS_URL?.trim();
+  const secret = env.AUTH_JWT_SECRET?.trim();
+  const issuer = env.AUTH_ISSUER?.trim() || undefined;
+  const audience = env.AUTH_AUDIENCE?.trim() || undefined;
+  if (jwksUrl && secret) throw new ConfigError("set AUTH_JWKS_URL or AUTH_JWT_SECRET, not both");
+  if (jwksUrl) {
+    if (!URL.canParse(jwksUrl) || !/^https?:$/.test(new URL(jwksUrl).protocol)) {
+      throw new ConfigError(`AUTH_JWKS_URL must be an http(s) URL, got "${jwksUrl}"`);
+    }
+    if (!issuer) throw new ConfigError("AUTH_ISSUER is required with AUTH_JWKS_URL: tokens from any other issuer must be refused");
+    return { mode: "jwks", jwksUrl: new URL(jwksUrl), issuer, audience };
+  }
+  if (secret) {
+    // HS256 with a short secret can be brute-forced offline from any token.
+    if (Buffer.byteLength(secret) < 32) throw new ConfigError("AUTH_JWT_SECRET must be at least 32 bytes");
+    return { mode: "secret", secret: new TextEncoder().encode(secret), issuer, audience };
+  }
+  return { mode: "header" };
+}
+
+function readOrigins(env: Env): string[] {
+  const origins = (env.CORS_ORIGINS ?? "")
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
+      throw new ConfigError(`CORS_ORIGINS must list origins such as https://app.example.com, got "${origin}"`);
+    }
+  }
+  return origins;
+}
+
 export function readConfig(env: Env = process.env): Config {
   return {
     port: integer(env, "PORT", 3000, 0, 65535),
@@ -103,6 +146,8 @@ export function readConfig(env: Env = process.env): Config {
     bodyLimitBytes: integer(env, "BODY_LIMIT_BYTES", 64 * 1024, 1024, 64 * 1024 * 1024),
     logLevel: oneOf(env, "LOG_LEVEL", logLevels, "info"),
     shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
+    corsOrigins: readOrigins(env),
+    auth: readAuth(env),
     database: readDatabase(env),
   };
 }

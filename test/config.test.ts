@@ -9,6 +9,19 @@ describe("readConfig", () => {
     expect(config.database).toMatchObject({ driver: "pglite", url: undefined, pgliteDataDir: ".data/pglite", poolMax: 10 });
   });
 
+  test("authentication is off (header mode) and CORS closed unless configured", () => {
+    const config = readConfig({});
+    expect(config.auth).toEqual({ mode: "header" });
+    expect(config.corsOrigins).toEqual([]);
+    const bearer = readConfig({
+      AUTH_JWKS_URL: "https://auth.example/jwks",
+      AUTH_ISSUER: "https://auth.example/",
+      CORS_ORIGINS: "https://a.example, https://b.example",
+    });
+    expect(bearer.auth).toMatchObject({ mode: "jwks", issuer: "https://auth.example/" });
+    expect(bearer.corsOrigins).toEqual(["https://a.example", "https://b.example"]);
+  });
+
   test("a Postgres URL selects Bun's client; a *.neon.tech host selects the Neon driver", () => {
     expect(readConfig({ DATABASE_URL: "postgres://u@db.internal/app" }).database.driver).toBe("bun");
     const neon = readConfig({ NEON_DATABASE_URL: "postgresql://u:p@ep-cool-1.eu-central-1.aws.neon.tech/app?sslmode=require" });
@@ -40,6 +53,10 @@ describe("readConfig", () => {
     [{ DATABASE_URL: "not a url" }, "DATABASE_URL"],
     [{ DATABASE_DRIVER: "oracle" }, "DATABASE_DRIVER"],
     [{ DATABASE_DRIVER: "bun" }, "DATABASE_DRIVER"],
+    [{ AUTH_JWKS_URL: "https://auth.example/.well-known/jwks.json" }, "AUTH_ISSUER"],
+    [{ AUTH_JWKS_URL: "file:///etc/keys", AUTH_ISSUER: "x" }, "AUTH_JWKS_URL"],
+    [{ AUTH_JWT_SECRET: "short" }, "AUTH_JWT_SECRET"],
+    [{ CORS_ORIGINS: "https://app.example.com/path" }, "CORS_ORIGINS"],
   ])("a bad value (%o) is refused, naming %s", (env, name) => {
     expect(() => readConfig(env)).toThrow(ConfigError);
     expect(() => readConfig(env)).toThrow(name);

@@ -1,7 +1,13 @@
-// Who is calling. Until authentication lands, the X-User-Id header is trusted as is:
-// the service belongs behind a gateway that sets it.
+// Who is calling: a verified bearer JWT when authentication is configured; otherwise the
+// X-User-Id header, trusted as is (the service then belongs behind a gateway that sets it).
+import type { AuthConfig } from "../config";
 import { isUuid } from "../todos/model";
+import { bearerUserContext } from "./bearer-auth";
 import { ApiError } from "./problem";
+
+export type UserContext = (headers: Headers) => string | Promise<string>;
+
+export const userContextFor = (auth: AuthConfig): UserContext => (auth.mode === "header" ? userIdFromHeader : bearerUserContext(auth));
 
 export function userIdFromHeader(headers: Headers): string {
   const value = headers.get("x-user-id")?.trim();

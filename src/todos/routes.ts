@@ -1,17 +1,18 @@
 // HTTP ⇄ store calls, nothing else.
 import { Elysia, t } from "elysia";
 import { ApiError } from "../http/problem";
+import type { UserContext } from "../http/user-context";
 import { createTodoBody, problemModel, todoIdParams, todoListModel, todoModel, updateTodoBody } from "./model";
 import type { TodoStore } from "./store";
 
 // Another user's todo answers exactly like a missing one, so ids cannot be probed.
 const notFound = () => new ApiError(404, "NOT_FOUND", "No todo with this id exists.");
 
-const errors = { 400: problemModel, 422: problemModel, 503: problemModel };
+const errors = { 400: problemModel, 401: problemModel, 422: problemModel, 503: problemModel };
 
-export function todoRoutes(todos: TodoStore, userIdOf: (headers: Headers) => string) {
+export function todoRoutes(todos: TodoStore, userIdOf: UserContext) {
   return new Elysia({ prefix: "/todos", tags: ["todos"], normalize: false })
-    .derive(({ request }) => ({ userId: userIdOf(request.headers) }))
+    .derive(async ({ request }) => ({ userId: await userIdOf(request.headers) }))
     .post("", async ({ userId, body, status }) => status(201, await todos.create(userId, body)), {
       body: createTodoBody,
       response: { 201: todoModel, ...errors },

@@ -1,6 +1,8 @@
 // Drives the app in-process, the way a front end would call it.
 import { createApp } from "../../src/app";
 import type { TestDatabase } from "./database";
+import { AUDIENCE, ISSUER, startAuthServer } from "./jwks";
+import { asCaller } from "./query-audit";
 
 export function sharedDatabase(): TestDatabase {
   const shared = (globalThis as { __todoTestDatabase?: TestDatabase }).__todoTestDatabase;
@@ -8,20 +10,43 @@ export function sharedDatabase(): TestDatabase {
   return shared;
 }
 
+/** TEST_AUTH=jwks runs the whole suite with callers named by bearer JWTs from a local auth server. */
+export const bearerMode = process.env.TEST_AUTH === "jwks";
+const authServer = bearerMode ? await startAuthServer() : undefined;
+const tokens = new Map<string, Promise<string>>();
+const tokenFor = (user: string) => {
+  if (!authServer) throw new Error("no auth server in header mode");
+  if (!tokens.has(user)) tokens.set(user, authServer.sign({ sub: user }));
+  return tokens.get(user) as Promise<string>;
+};
+
+/** The app as the suite runs it: header mode, or bearer mode against the local auth server. */
+export function suiteApp() {
+  const { database, config } = sharedDatabase();
+  const auth = authServer
+    ? { mode: "jwks" as const, jwksUrl: new URL(authServer.jwksUrl), issuer: ISSUER, audience: AUDIENCE }
+    : config.auth;
+  return createApp({ database, config: { ...config, auth } });
+}
+
 export const newUserId = () => crypto.randomUUID();
 
 type Options = { user?: string | null; body?: unknown; headers?: Record<string, string> };
 
-export function testClient(app = createApp(sharedDatabase())) {
+export function testClient(app: { handle(request: Request): Promise<Response> } = suiteApp()) {
   async function call(method: string, path: string, { user, body, headers = {} }: Options = {}) {
-    const init: RequestInit = { method, headers: { ...headers } };
-    const h = init.headers as Record<string, string>;
+    const h: Record<string, string> = {};
+    // X-User-Id always, and in bearer mode a token for the same user: a bearer app must ignore the header.
     if (user) h["x-user-id"] = user;
+    if (user && bearerMode) h.authorization = `Bearer ${await tokenFor(user)}`;
+    const init: RequestInit = { method, headers: h };
     if (body !== undefined) {
       init.body = typeof body === "string" ? body : JSON.stringify(body);
-      h["content-type"] ??= "application/json";
+      h["content-type"] = "application/json";
     }
-    const response = await app.handle(new Request(`http://localhost${path}`, init));
+    for (const [name, value] of Object.entries(headers)) h[name.toLowerCase()] = value;
+    const request = new Request(`http://localhost${path}`, init);
+    const response = await (user ? asCaller(user, () => app.handle(request)) : app.handle(request));
     const text = await response.text();
     const json = text && /json/.test(response.headers.get("content-type") ?? "") ? JSON.parse(text) : undefined;
     return { status: response.status, headers: response.headers, text, json };

@@ -1,0 +1,83 @@
+// Bearer JWTs, verified with jose against the auth server's JWKS (or an HS256 secret in
+// development). The user id is the token's `sub`.
+import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
+import type { AuthConfig } from "../config";
+import type { ErrorCode } from "../todos/model";
+import { isUuid } from "../todos/model";
+import { ApiError } from "./problem";
+
+// An explicit allow-list: a token cannot pick a weaker algorithm, or HS256 with a public key.
+const ASYMMETRIC = ["RS256", "PS256", "ES256", "EdDSA"];
+
+function unauthorized(code: ErrorCode, detail: string): ApiError {
+  const description = detail.replaceAll('"', "'");
+  const challenge =
+    code === "MISSING_TOKEN"
+      ? 'Bearer realm="todo-api"'
+      : `Bearer realm="todo-api", error="invalid_token", error_description="${description}"`;
+  return new ApiError(401, code, detail, undefined, { "www-authenticate": challenge });
+}
+
+function explain(error: unknown): ApiError {
+  if (error instanceof errors.JWTExpired)
+    return unauthorized("TOKEN_EXPIRED", "The token has expired; get a new one from the auth server.");
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === "iss") return unauthorized("WRONG_ISSUER", "The token was issued by an issuer this service does not trust.");
+    if (error.claim === "aud") return unauthorized("WRONG_AUDIENCE", "The token is meant for another audience.");
+    if (error.claim === "sub") return unauthorized("MISSING_SUBJECT", "The token has no subject (sub) naming the user.");
+    return unauthorized("INVALID_TOKEN", `The token's "${error.claim}" claim is not acceptable: ${error.message}.`);
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JWKSNoMatchingKey) {
+    return unauthorized("INVALID_SIGNATURE", "The token's signature does not verify against the auth server's keys.");
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed)
+    return unauthorized("INVALID_SIGNATURE", "The token is signed with an algorithm this service does not accept.");
+  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid || error instanceof errors.JOSENotSupported) {
+    return unauthorized("MALFORMED_TOKEN", "The bearer token is not a well-formed signed JWT.");
+  }
+  // The key set could not be fetched: not the caller's fault.
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || error instanceof TypeError) {
+    return new ApiError(
+      503,
+      "SERVICE_UNAVAILABLE",
+      "The auth server's keys cannot be fetched to verify the token; retry shortly.",
+      undefined,
+      {
+        "retry-after": "5",
+      },
+    );
+  }
+  throw error;
+}
+
+export function bearerUserContext(auth: Exclude<AuthConfig, { mode: "header" }>): (headers: Headers) => Promise<string> {
+  const key: JWTVerifyGetKey | Uint8Array =
+    auth.mode === "jwks"
+      ? createRemoteJWKSet(auth.jwksUrl, { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 3000 })
+      : auth.secret;
+  const options = {
+    issuer: auth.issuer,
+    audience: auth.audience,
+    algorithms: auth.mode === "jwks" ? ASYMMETRIC : ["HS256"],
+    requiredClaims: ["sub", "exp"],
+    clockTolerance: 30,
+  };
+  return async (headers) => {
+    const header = headers.get("authorization");
+    if (!header) throw unauthorized("MISSING_TOKEN", "Send Authorization: Bearer <token> with a token from the auth server.");
+    const [scheme, token, ...rest] = header.trim().split(/\s+/);
+    if (scheme?.toLowerCase() !== "bearer" || !token || rest.length > 0) {
+      throw unauthorized("MALFORMED_TOKEN", "The Authorization header must be exactly: Bearer <token>.");
+    }
+    let sub: unknown;
+    try {
+      // jose's overloads differ for a key set and a secret; both are valid here.
+      ({ sub } = (await jwtVerify(token, key as Uint8Array, options)).payload);
+    } catch (error) {
+      throw explain(error);
+    }
+    if (typeof sub !== "string" || !isUuid(sub))
+      throw unauthorized("MISSING_SUBJECT", "The token's subject (sub) must be the user's UUID.");
+    return sub.toLowerCase();
+  };
+}

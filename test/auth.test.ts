@@ -1,0 +1,130 @@
+// Bearer mode: the user is the `sub` of a JWT verified against the auth server's JWKS.
+import { afterAll, describe, expect, test } from "bun:test";
+import { SignJWT } from "jose";
+import { createApp } from "../src/app";
+import type { AuthConfig } from "../src/config";
+import { newUserId, sharedDatabase, testClient } from "./support/api";
+import { AUDIENCE, ISSUER, startAuthServer } from "./support/jwks";
+
+const authServer = await startAuthServer();
+afterAll(() => authServer.stop());
+
+function appWith(auth: AuthConfig) {
+  const { database, config } = sharedDatabase();
+  return createApp({ database, config: { ...config, auth } });
+}
+const jwksApp = appWith({ mode: "jwks", jwksUrl: new URL(authServer.jwksUrl), issuer: ISSUER, audience: AUDIENCE });
+// testClient also sends X-User-Id; raw calls below control every header themselves.
+const api = testClient(jwksApp);
+
+async function asBearer(
+  token: string | undefined,
+  method = "GET",
+  path = "/api/v1/todos",
+  extra: Record<string, string> = {},
+  body?: unknown,
+) {
+  const headers: Record<string, string> = { ...extra };
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
+  return api.call(method, path, { headers, body });
+}
+
+describe("a valid token", () => {
+  test.each(["RS256", "EdDSA"] as const)("signed with %s names the user by its sub", async (alg) => {
+    const user = newUserId();
+    const token = await authServer.sign({ sub: user }, { alg });
+    const created = await asBearer(token, "POST", "/api/v1/todos", {}, { title: `signed with ${alg}` });
+    expect(created.status).toBe(201);
+    expect(created.json.user_id).toBe(user);
+    expect((await asBearer(token)).json.items).toEqual([created.json]);
+  });
+
+  test("X-User-Id is ignored: a header naming another user cannot reach that user's data", async () => {
+    const victim = newUserId();
+    const attacker = newUserId();
+    const victimToken = await authServer.sign({ sub: victim });
+    const secret = (await asBearer(victimToken, "POST", "/api/v1/todos", {}, { title: "victim's" })).json;
+    const attackerToken = await authServer.sign({ sub: attacker });
+    const asVictimHeader = { "x-user-id": victim };
+    expect((await asBearer(attackerToken, "GET", "/api/v1/todos", asVictimHeader)).json).toEqual({ items: [], count: 0 });
+    expect((await asBearer(attackerToken, "GET", `/api/v1/todos/${secret.id}`, asVictimHeader)).status).toBe(404);
+    expect((await asBearer(attackerToken, "DELETE", `/api/v1/todos/${secret.id}`, asVictimHeader)).status).toBe(404);
+    expect((await asBearer(victimToken, "GET", `/api/v1/todos/${secret.id}`)).json).toEqual(secret);
+  });
+
+  test("keys are fetched once and cached, not fetched per request", async () => {
+    const token = await authServer.sign({ sub: newUserId() });
+    for (let i = 0; i < 5; i++) expect((await asBearer(token)).status).toBe(200);
+    expect(authServer.fetches()).toBe(1);
+  });
+});
+
+describe("401, with a distinct error code, when the token is", () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  const cases: [string, () => Promise<string | undefined> | string | undefined, string, Record<string, string>?][] = [
+    ["missing", () => undefined, "MISSING_TOKEN"],
+    ["sent with another scheme", () => undefined, "MALFORMED_TOKEN", { authorization: "Basic dXNlcjpwYXNz" }],
+    ["not a JWT", () => "not-a-jwt", "MALFORMED_TOKEN"],
+    ["followed by extra words", async () => `${await authServer.sign({ sub: newUserId() })} extra`, "MALFORMED_TOKEN"],
+    ["expired", () => authServer.sign({ sub: newUserId() }, { expiresIn: now() - 3600 }), "TOKEN_EXPIRED"],
+    ["signed by a key not the auth server's", () => authServer.sign({ sub: newUserId() }, { forge: true }), "INVALID_SIGNATURE"],
+    ["signed with an unknown key id", () => authServer.sign({ sub: newUserId() }, { kid: "rotated-away" }), "INVALID_SIGNATURE"],
+    [
+      "HS256-signed (algorithm confusion)",
+      () =>
+        new SignJWT({ sub: newUserId() })
+          .setProtectedHeader({ alg: "HS256" })
+          .setIssuer(ISSUER)
+          .setAudience(AUDIENCE)
+          .setExpirationTime("5m")
+          .sign(new Uint8Array(32)),
+      "INVALID_SIGNATURE",
+    ],
+    ["from another issuer", () => authServer.sign({ sub: newUserId() }, { issuer: "https://evil.example/" }), "WRONG_ISSUER"],
+    ["for another audience", () => authServer.sign({ sub: newUserId() }, { audience: "another-api" }), "WRONG_AUDIENCE"],
+    ["without a subject", () => authServer.sign({}), "MISSING_SUBJECT"],
+    ["for a subject that is not a UUID", () => authServer.sign({ sub: "alice" }), "MISSING_SUBJECT"],
+    ["without an expiry", () => authServer.sign({ sub: newUserId() }, { expiresIn: 0 }), "INVALID_TOKEN"],
+  ];
+
+  test.each(cases)("%s", async (_, makeToken, code, headers = {}) => {
+    const user = newUserId();
+    const token = await makeToken();
+    const response = await asBearer(token, "POST", "/api/v1/todos", { "x-user-id": user, ...headers }, { title: "must not be stored" });
+    expect(response.status).toBe(401);
+    expect(response.json.error_code).toBe(code);
+    expect(response.json.detail.length).toBeGreaterThan(10);
+    expect(response.headers.get("www-authenticate")).toStartWith('Bearer realm="todo-api"');
+    // Nothing was written for the user the header names.
+    const owner = await authServer.sign({ sub: user });
+    expect((await asBearer(owner)).json.count).toBe(0);
+  });
+});
+
+describe("development mode with AUTH_JWT_SECRET (HS256)", () => {
+  const secret = new TextEncoder().encode("a-development-secret-of-32-bytes!");
+  const app = testClient(appWith({ mode: "secret", secret }));
+  const sign = (sub: string, key = secret) => new SignJWT({ sub }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("5m").sign(key);
+
+  test("a token signed with the secret is accepted; another secret is refused", async () => {
+    const user = newUserId();
+    const ok = await app.call("GET", "/api/v1/todos", { headers: { authorization: `Bearer ${await sign(user)}` } });
+    expect(ok.status).toBe(200);
+    const wrong = await app.call("GET", "/api/v1/todos", {
+      headers: { authorization: `Bearer ${await sign(user, new TextEncoder().encode("another-secret-another-secret-!!"))}` },
+    });
+    expect(wrong.status).toBe(401);
+    expect(wrong.json.error_code).toBe("INVALID_SIGNATURE");
+  });
+});
+
+test("when the auth server's keys cannot be fetched, requests answer 503, not 401 or 500", async () => {
+  const down = await startAuthServer();
+  const token = await down.sign({ sub: newUserId() });
+  const app = testClient(appWith({ mode: "jwks", jwksUrl: new URL(down.jwksUrl), issuer: ISSUER, audience: AUDIENCE }));
+  await down.stop();
+  const response = await app.call("GET", "/api/v1/todos", { headers: { authorization: `Bearer ${token}` } });
+  expect(response.status).toBe(503);
+  expect(response.json.error_code).toBe("SERVICE_UNAVAILABLE");
+  expect(response.headers.get("retry-after")).toBe("5");
+});

@@ -1,0 +1,44 @@
+// The audit itself must be able to fail: it is only evidence if it catches what it claims to.
+import { describe, expect, test } from "bun:test";
+import { newUserId, testClient } from "./support/api";
+import { audit, scopeProblem } from "./support/query-audit";
+
+const me = "11111111-1111-4111-8111-111111111111";
+const other = "22222222-2222-4222-8222-222222222222";
+
+describe("the query audit flags", () => {
+  test.each([
+    ["a read with no WHERE", 'select "id" from "todos"', []],
+    ["a read scoped by id only", 'select "id" from "todos" where "todos"."id" = $1', [other]],
+    ["a predicate bound to another user", 'select "id" from "todos" where ("todos"."user_id" = $1 and "todos"."id" = $2)', [other, me]],
+    ["an OR that widens the predicate", 'delete from "todos" where ("todos"."user_id" = $1 or "todos"."id" = $2)', [me, other]],
+    ["an update of every row", 'update "todos" set "title" = $1', ["x"]],
+    ["an insert for someone else", 'insert into "todos" ("id", "user_id", "title") values (default, $1, $2)', [other, "x"]],
+    ["a new user other than the caller", 'insert into "users" ("id") values ($1) on conflict do nothing', [other]],
+  ])("%s", (_, query, params) => {
+    expect(scopeProblem(query, params, me)).toBeString();
+  });
+});
+
+test("the audit passes statements scoped to the caller", () => {
+  expect(scopeProblem('select "id" from "todos" where ("todos"."user_id" = $1 and "todos"."id" = $2)', [me, other], me)).toBeUndefined();
+  expect(
+    scopeProblem(
+      'with "new_user" as (insert into "users" ("id") values ($1) on conflict do nothing returning "id") insert into "todos" ("id", "user_id", "title", "description", "is_completed", "created_at") values (default, $2, $3, $4, default, default)',
+      [me, me, "t", null],
+      me,
+    ),
+  ).toBeUndefined();
+});
+
+test("every API request's statements pass through the audit", async () => {
+  const api = testClient();
+  const user = newUserId();
+  const before = audit.checked;
+  const { json } = await api.create(user, { title: "audited" });
+  await api.list(user);
+  await api.get(user, json.id);
+  await api.update(user, json.id, { is_completed: true });
+  await api.remove(user, json.id);
+  expect(audit.checked - before).toBe(5);
+});
