@@ -30,7 +30,7 @@ export async function parseJsonBody(request: Request, limit: number): Promise<un
     throw new ApiError(
       415,
       "UNSUPPORTED_MEDIA_TYPE",
-      `Send the body as JSON with Content-Type: application/json (got "${contentType || "none"}").`,
+      `Send the body as JSON with Content-Type: application/json (got "${contentType.slice(0, 100) || "none"}").`,
     );
   }
   let text: string;
@@ -40,9 +40,43 @@ export async function parseJsonBody(request: Request, limit: number): Promise<un
     if (error instanceof ApiError) throw error;
     throw new ApiError(400, "VALIDATION_ERROR", "The request body is not valid UTF-8.");
   }
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch (error) {
     throw new ApiError(400, "VALIDATION_ERROR", `The request body is not valid JSON: ${(error as Error).message}.`);
+  }
+  checkKeysAndDepth(text);
+  return body;
+}
+
+// Our bodies are flat. Elysia's validation error pretty-prints the whole value: 30,000 nested arrays take seconds, then a 500.
+const MAX_DEPTH = 32;
+// In text known to be valid JSON: a string (with the colon that makes it a key), or a bracket.
+const TOKEN = /("[^"\\]*(?:\\.[^"\\]*)*")(\s*:)?|[{}[\]]/g;
+
+// Duplicate keys: JSON.parse silently keeps the last one, while a proxy or WAF in front may have checked the first.
+function checkKeysAndDepth(text: string): void {
+  const open: (Set<string> | null)[] = []; // per open bracket: an object's keys so far, or null for an array
+  for (const [token, literal, colon] of text.matchAll(TOKEN)) {
+    if (token === "{" || token === "[") {
+      open.push(token === "{" ? new Set() : null);
+      if (open.length > MAX_DEPTH) {
+        throw new ApiError(400, "VALIDATION_ERROR", `The request body is nested more than ${MAX_DEPTH} levels deep.`);
+      }
+    } else if (token === "}" || token === "]") open.pop();
+    else if (colon && literal) {
+      const key = JSON.parse(literal) as string; // so "t\u0069tle" and "title" compare equal
+      const keys = open.at(-1);
+      if (keys?.has(key)) {
+        const name = JSON.stringify(key.length > 100 ? `${key.slice(0, 100)}…` : key);
+        throw new ApiError(
+          400,
+          "VALIDATION_ERROR",
+          `The request body has the property ${name} twice in one object; send each property once.`,
+        );
+      }
+      keys?.add(key);
+    }
   }
 }

@@ -63,7 +63,6 @@ export const errorCodes = [
   "NOT_FOUND",
   "PAYLOAD_TOO_LARGE",
   "UNSUPPORTED_MEDIA_TYPE",
-  "METHOD_NOT_ALLOWED",
   "SERVER_ERROR",
   "SERVICE_UNAVAILABLE",
 ] as const;
