@@ -84,7 +84,10 @@ export function createApp({ database, config, logger = createLogger(config.logLe
       .onParse(({ request }) => parseJsonBody(request, config.bodyLimitBytes))
       .onError(({ code, error, request, set }) => {
         const apiError = toApiError(code, error, request);
-        if (apiError.status >= 500) logger.error("request failed", { request_id: set.headers["x-request-id"], ...errorFields(error) });
+        const requestId = set.headers["x-request-id"];
+        // A bug is an error with its stack; a database that is away is a warning, logged with its cause.
+        if (apiError.status === 500) logger.error("request failed", { request_id: requestId, ...errorFields(error) });
+        else if (apiError.status === 503) logger.warn("dependency unavailable", { request_id: requestId, cause: (error as Error).message });
         set.status = apiError.status;
         return problemResponse(apiError, set.headers as Record<string, string>);
       })

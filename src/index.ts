@@ -16,7 +16,7 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
-const database = connect(config.database, {
+const database = await connect(config.database, {
   onIdleError: (error) => logger.warn("an idle database connection was closed; the next request opens a new one", errorFields(error)),
 });
 let ready = false;

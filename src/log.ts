@@ -4,7 +4,10 @@ import type { LogLevel } from "./config";
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
 
 export type Fields = Record<string, unknown>;
-export type Logger = Record<Exclude<LogLevel, "silent">, (msg: string, fields?: Fields) => void>;
+export type Logger = Record<Exclude<LogLevel, "silent">, (msg: string, fields?: Fields) => void> & {
+  /** Whether a line at this level would be written: skip building it otherwise. */
+  enabled(level: Exclude<LogLevel, "silent">): boolean;
+};
 
 /** An error as a log field: its cause chain matters more than its stack. */
 export function errorFields(error: unknown): Fields {
@@ -20,5 +23,5 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
       if (rank[name] < rank[level]) return;
       write(`${JSON.stringify({ time: new Date().toISOString(), level: name, msg, ...fields })}\n`);
     };
-  return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+  return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error"), enabled: (name) => rank[name] >= rank[level] };
 }

@@ -33,7 +33,7 @@ beforeAll(async () => {
   pg = await createPrivatePostgres();
   await pg.start();
   const config = readConfig({ ...serviceEnv(pg.url), LOG_LEVEL: "silent" });
-  database = connect(config.database, { onIdleError: () => {} });
+  database = await connect(config.database, { onIdleError: () => {} });
   await migrate(database, config.database);
   api = testClient(createApp({ database, config, logger: createLogger("silent") }));
 }, 60_000);
@@ -76,7 +76,7 @@ describe(`the database goes away and comes back (${driver} driver)`, () => {
   test("connections the server closes while idle (57P01, as Neon does) do not fail the next request", async () => {
     const user = newUserId();
     await api.create(user, { title: "kept" });
-    const admin = connect(readConfig({ DATABASE_URL: pg.url, DATABASE_DRIVER: "bun" }).database, { poolMax: 1 });
+    const admin = await connect(readConfig({ DATABASE_URL: pg.url, DATABASE_DRIVER: "bun" }).database, { poolMax: 1 });
     await admin.db.execute(
       sql`select pg_terminate_backend(pid) from pg_stat_activity where pid <> pg_backend_pid() and datname = 'postgres'`,
     );

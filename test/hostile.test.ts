@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
 import { createApp } from "../src/app";
-import { newUserId, sharedDatabase, testClient } from "./support/api";
+import { bearerMode, newUserId, sharedDatabase, testClient } from "./support/api";
 
 const api = testClient();
 const TODOS = "/api/v1/todos";
@@ -395,6 +395,8 @@ describe("8. content types", () => {
   );
 });
 
+// In bearer mode the X-User-Id header is ignored; test/auth.test.ts covers malformed subjects.
+if (bearerMode) console.log("skipped: X-User-Id spellings and lengths (bearer mode ignores the header)");
 describe("9. UUID spellings", () => {
   test("an upper-case path id is the same todo on GET, PATCH and DELETE, answered in lower case", async () => {
     const { user, todo } = await userWithTodo();
@@ -435,7 +437,7 @@ describe("9. UUID spellings", () => {
     await expectUnchanged();
   });
 
-  test.each(spellings)("a %s X-User-Id is refused with 400 on POST and GET, and nothing is stored", async (_, spell) => {
+  test.skipIf(bearerMode).each(spellings)("a %s X-User-Id is refused with 400 on POST and GET, and nothing is stored", async (_, spell) => {
     const { user, todo, expectUnchanged } = await userWithTodo();
     for (const reply of [await api.create(spell(user), { title: "x" }), await api.list(spell(user)), await api.get(spell(user), todo.id)]) {
       expectProblem(reply, 400, "VALIDATION_ERROR", "X-User-Id");
@@ -446,7 +448,7 @@ describe("9. UUID spellings", () => {
 });
 
 describe("10. long headers (in-process)", () => {
-  test.each([
+  test.skipIf(bearerMode).each([
     ["10,000 letters", (_: string) => "a".repeat(10_000)],
     ["a valid UUID followed by 10,000 more characters", (id: string) => id + "0".repeat(10_000)],
   ])("an X-User-Id of %s is refused with 400, and nothing is stored", async (_, spell) => {

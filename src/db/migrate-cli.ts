@@ -4,7 +4,7 @@ import { connect } from "./connect";
 import { migrate } from "./migrate";
 
 const { database: config } = readConfig();
-const database = connect(config);
+const database = await connect(config);
 try {
   await migrate(database, config);
   console.log(`migrations applied (${config.driver})`);

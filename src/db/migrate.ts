@@ -27,7 +27,7 @@ async function runMigrator(database: Database) {
  * a single session already (and an in-memory one exists only inside `database`).
  */
 export async function migrate(database: Database, config: DatabaseConfig): Promise<void> {
-  const single = database.driver === "pglite" ? database : connect({ ...config, url: config.migrationUrl }, { poolMax: 1 });
+  const single = database.driver === "pglite" ? database : await connect({ ...config, url: config.migrationUrl }, { poolMax: 1 });
   try {
     await single.db.execute(sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`);
     try {

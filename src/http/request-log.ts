@@ -6,12 +6,15 @@ import type { Logger } from "../log";
 const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 export function requestLog(logger: Logger) {
+  const requestIds = new Elysia({ name: "request-id" }).onRequest(({ request, set }) => {
+    const incoming = request.headers.get("x-request-id");
+    set.headers["x-request-id"] = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+  });
+  if (!logger.enabled("info")) return requestIds;
   const startedAt = new WeakMap<Request, number>();
-  return new Elysia({ name: "request-log" })
-    .onRequest(({ request, set }) => {
+  return requestIds
+    .onRequest(({ request }) => {
       startedAt.set(request, performance.now());
-      const incoming = request.headers.get("x-request-id");
-      set.headers["x-request-id"] = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     })
     .onAfterResponse({ as: "global" }, ({ request, set, route }) => {
       const started = startedAt.get(request);

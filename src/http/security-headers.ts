@@ -7,5 +7,6 @@ const onApi = { "cache-control": "no-store", "content-security-policy": "default
 
 export const securityHeaders = new Elysia({ name: "security-headers" }).onRequest(({ request, set }) => {
   Object.assign(set.headers, everywhere);
-  if (!new URL(request.url).pathname.startsWith("/docs")) Object.assign(set.headers, onApi);
+  // The path starts at the first "/" after "scheme://"; cheaper than parsing a URL per request.
+  if (!request.url.startsWith("/docs", request.url.indexOf("/", 8))) Object.assign(set.headers, onApi);
 });

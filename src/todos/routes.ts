@@ -1,22 +1,27 @@
 // HTTP ⇄ store calls, nothing else.
-import { Elysia, t } from "elysia";
+import { Elysia } from "elysia";
 import { ApiError } from "../http/problem";
 import type { UserContext } from "../http/user-context";
-import { createTodoBody, problemModel, todoIdParams, todoListModel, todoModel, updateTodoBody } from "./model";
+import { createTodoBody, documentedResponses, todoIdParams, todoListModel, todoModel, updateTodoBody } from "./model";
 import type { TodoStore } from "./store";
 
 // Another user's todo answers exactly like a missing one, so ids cannot be probed.
 const notFound = () => new ApiError(404, "NOT_FOUND", "No todo with this id exists.");
 
-const errors = { 400: problemModel, 401: problemModel, 422: problemModel, 503: problemModel };
+// Every route may answer these; a body adds 413, 415 and 422, a path id 404.
+const always = [400, 401, 503];
+const withBody = [413, 415, 422];
 
 export function todoRoutes(todos: TodoStore, userIdOf: UserContext) {
   return new Elysia({ prefix: "/todos", tags: ["todos"], normalize: false })
     .derive(async ({ request }) => ({ userId: await userIdOf(request.headers) }))
     .post("", async ({ userId, body, status }) => status(201, await todos.create(userId, body)), {
       body: createTodoBody,
-      response: { 201: todoModel, ...errors },
-      detail: { summary: "Create a todo", operationId: "createTodo" },
+      detail: {
+        summary: "Create a todo",
+        operationId: "createTodo",
+        responses: documentedResponses({ 201: todoModel }, [...always, ...withBody]),
+      },
     })
     .get(
       "",
@@ -25,8 +30,11 @@ export function todoRoutes(todos: TodoStore, userIdOf: UserContext) {
         return { items, count: items.length };
       },
       {
-        response: { 200: todoListModel, ...errors },
-        detail: { summary: "List your todos, newest first", operationId: "listTodos" },
+        detail: {
+          summary: "List your todos, newest first",
+          operationId: "listTodos",
+          responses: documentedResponses({ 200: todoListModel }, always),
+        },
       },
     )
     .get(
@@ -38,8 +46,11 @@ export function todoRoutes(todos: TodoStore, userIdOf: UserContext) {
       },
       {
         params: todoIdParams,
-        response: { 200: todoModel, 404: problemModel, ...errors },
-        detail: { summary: "Retrieve one of your todos", operationId: "getTodo" },
+        detail: {
+          summary: "Retrieve one of your todos",
+          operationId: "getTodo",
+          responses: documentedResponses({ 200: todoModel }, [...always, 404]),
+        },
       },
     )
     .patch(
@@ -52,8 +63,11 @@ export function todoRoutes(todos: TodoStore, userIdOf: UserContext) {
       {
         params: todoIdParams,
         body: updateTodoBody,
-        response: { 200: todoModel, 404: problemModel, ...errors },
-        detail: { summary: "Change the title, description or completion of a todo", operationId: "updateTodo" },
+        detail: {
+          summary: "Change the title, description or completion of a todo",
+          operationId: "updateTodo",
+          responses: documentedResponses({ 200: todoModel }, [...always, 404, ...withBody]),
+        },
       },
     )
     .delete(
@@ -64,8 +78,11 @@ export function todoRoutes(todos: TodoStore, userIdOf: UserContext) {
       },
       {
         params: todoIdParams,
-        response: { 204: t.Void(), 404: problemModel, ...errors },
-        detail: { summary: "Delete one of your todos", operationId: "deleteTodo" },
+        detail: {
+          summary: "Delete one of your todos",
+          operationId: "deleteTodo",
+          responses: documentedResponses({ 204: undefined }, [...always, 404]),
+        },
       },
     );
 }

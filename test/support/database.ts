@@ -33,7 +33,7 @@ export async function createServerDatabase(
   url.pathname = `/${name}`;
   const relay = driver === "neon" ? { NEON_WS_PROXY: neonRelay().proxy } : {};
   const config = readConfig({ DATABASE_URL: url.href, DATABASE_DRIVER: driver, LOG_LEVEL: "silent", ...relay, ...env });
-  const database = connect(config.database, options);
+  const database = await connect(config.database, options);
   if (options.migrated !== false) await migrate(database, config.database);
   return {
     database,
@@ -49,7 +49,7 @@ export async function createServerDatabase(
 export async function createTestDatabase(options: ConnectOptions & { migrated?: boolean } = {}): Promise<TestDatabase> {
   if (serverUrl) return createServerDatabase({}, options);
   const config = readConfig({ PGLITE_DATA_DIR: "memory://", LOG_LEVEL: "silent" });
-  const database = connect(config.database, options);
+  const database = await connect(config.database, options);
   if (options.migrated !== false) await migrate(database, config.database);
   return { database, config, drop: () => database.close() };
 }

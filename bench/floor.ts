@@ -1,0 +1,95 @@
+// The floor: the service's routes with nothing but Bun.serve and Bun's SQL client (no framework, no
+// ORM, no logging), the same statements and the same JSON. What the service costs above this is the
+// price of Elysia, Drizzle, validation, headers and the guard. Validation is the honest minimum:
+// without it the comparison would flatter the floor; with more it would be padded.
+// Run by bench/run.ts as `bun bench/floor.ts` with PORT, DATABASE_URL and DB_POOL_MAX.
+import { type BunRequest, SQL } from "bun";
+
+const sql = new SQL({ url: process.env.DATABASE_URL, max: Number(process.env.DB_POOL_MAX ?? 10) });
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const todo = sql.unsafe(
+  `id, title, description, is_completed, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at, user_id`,
+);
+
+const problem = (status: number, detail: string) =>
+  Response.json({ status, detail }, { status, headers: { "content-type": "application/problem+json" } });
+const notFound = () => problem(404, "No todo with this id exists.");
+
+type Body = Record<string, unknown>;
+type Handler<Path extends string> = (request: BunRequest<Path>, userId: string) => Promise<Response>;
+
+/** The handler, called only with a well-formed X-User-Id (and :id, where the path has one). */
+function asCaller<Path extends string>(handler: Handler<Path>) {
+  return (request: BunRequest<Path>) => {
+    const userId = request.headers.get("x-user-id")?.trim();
+    if (!userId || !UUID.test(userId)) return problem(400, "X-User-Id must be a UUID.");
+    const id = (request.params as { id?: string }).id;
+    if (id !== undefined && !UUID.test(id)) return problem(400, "The todo id must be a UUID.");
+    return handler(request, userId.toLowerCase());
+  };
+}
+
+async function jsonObject(request: Request): Promise<Body | undefined> {
+  try {
+    const body: unknown = await request.json();
+    return typeof body === "object" && body !== null && !Array.isArray(body) ? (body as Body) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const isOptionalText = (value: unknown) => value === undefined || value === null || typeof value === "string";
+
+/** The fields a PATCH may set, or undefined when one has the wrong type or none is given. */
+function changesOf(body: Body): Body | undefined {
+  const { title, description, is_completed } = body;
+  if (title === null || !isOptionalText(title) || !isOptionalText(description)) return undefined;
+  if (is_completed !== undefined && typeof is_completed !== "boolean") return undefined;
+  const changes = Object.fromEntries(Object.entries({ title, description, is_completed }).filter(([, value]) => value !== undefined));
+  return Object.keys(changes).length > 0 ? changes : undefined;
+}
+
+Bun.serve({
+  port: Number(process.env.PORT ?? 3000),
+  routes: {
+    "/api/v1/todos": {
+      GET: asCaller(async (_request, userId) => {
+        // Qualified: a bare created_at here would be the to_char text above, which no index can order.
+        const items = await sql`select ${todo} from todos where user_id = ${userId} order by todos.created_at desc, todos.id desc`;
+        return Response.json({ items, count: items.length });
+      }),
+      POST: asCaller(async (request, userId) => {
+        const body = await jsonObject(request);
+        if (typeof body?.title !== "string" || !isOptionalText(body.description)) {
+          return problem(422, "The body must be a JSON object with a string title and an optional string description.");
+        }
+        const [created] = await sql`
+          with new_user as (insert into users (id) values (${userId}) on conflict do nothing)
+          insert into todos (user_id, title, description) values (${userId}, ${body.title}, ${body.description ?? null})
+          returning ${todo}`;
+        return Response.json(created, { status: 201 });
+      }),
+    },
+    "/api/v1/todos/:id": {
+      GET: asCaller(async (request, userId) => {
+        const [found] = await sql`select ${todo} from todos where user_id = ${userId} and id = ${request.params.id}`;
+        return found ? Response.json(found) : notFound();
+      }),
+      PATCH: asCaller(async (request, userId) => {
+        const body = await jsonObject(request);
+        const changes = body && changesOf(body);
+        if (!changes) return problem(422, "The body must set title, description or is_completed.");
+        const [updated] = await sql`
+          update todos set ${sql(changes)} where user_id = ${userId} and id = ${request.params.id} returning ${todo}`;
+        return updated ? Response.json(updated) : notFound();
+      }),
+      DELETE: asCaller(async (request, userId) => {
+        const deleted = await sql`delete from todos where user_id = ${userId} and id = ${request.params.id} returning id`;
+        return deleted.length > 0 ? new Response(null, { status: 204 }) : notFound();
+      }),
+    },
+  },
+  fetch: () => problem(404, "No such route."),
+  error: () => problem(500, "The server failed."),
+});

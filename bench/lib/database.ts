@@ -1,0 +1,78 @@
+// The bench's own database on the server, created fresh and dropped at the end, and its fixtures.
+import { SQL } from "bun";
+
+export type BenchDatabase = { name: string; url: string; drop(): Promise<void> };
+
+export async function createBenchDatabase(adminUrl: string): Promise<BenchDatabase> {
+  const name = `bench_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+  const admin = new SQL({ url: adminUrl, max: 1 });
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.href,
+    async drop() {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.close();
+    },
+  };
+}
+
+export async function postgresVersion(adminUrl: string): Promise<string> {
+  const admin = new SQL({ url: adminUrl, max: 1 });
+  try {
+    const [row] = await admin`show server_version`;
+    return String(row?.server_version ?? "unknown");
+  } finally {
+    await admin.close();
+  }
+}
+
+export type Fixtures = {
+  /** Owns exactly 50 todos. */
+  user50: string;
+  /** Owns exactly 1000 todos. */
+  user1000: string;
+  /** Owns one todo, the one retrieved. */
+  singleUser: string;
+  singleTodoId: string;
+  /** Owns 1000 todos, updated in turn: 32 writers on one row would measure Postgres's row lock, not the service. */
+  updateUser: string;
+  updateTodoIds: string[];
+  /** Each target creates todos for its own user, so the list users above never change. */
+  creator: { service: string; floor: string };
+};
+
+/** Seeds with SQL: exact counts, fast, and distinct creation times so "newest first" has one answer. */
+export async function seed(url: string): Promise<Fixtures> {
+  const sql = new SQL({ url, max: 1 });
+  try {
+    const fixtures = {
+      user50: crypto.randomUUID(),
+      user1000: crypto.randomUUID(),
+      singleUser: crypto.randomUUID(),
+      updateUser: crypto.randomUUID(),
+      creator: { service: crypto.randomUUID(), floor: crypto.randomUUID() },
+    };
+    const { user50, user1000, singleUser, updateUser, creator } = fixtures;
+    const userIds = [user50, user1000, singleUser, updateUser, creator.service, creator.floor];
+    await sql`insert into users ${sql(userIds.map((id) => ({ id })))}`;
+    await insertTodos(sql, user50, 50);
+    await insertTodos(sql, user1000, 1000);
+    const [single] = await insertTodos(sql, singleUser, 1);
+    const updated = await insertTodos(sql, updateUser, 1000);
+    await sql`analyze`;
+    return { ...fixtures, singleTodoId: String(single?.id), updateTodoIds: updated.map((row) => String(row.id)) };
+  } finally {
+    await sql.close();
+  }
+}
+
+async function insertTodos(sql: SQL, userId: string, count: number): Promise<{ id: string }[]> {
+  return sql`
+    insert into todos (user_id, title, description, created_at)
+    select ${userId}, 'Todo number ' || i, case when i % 2 = 0 then 'A description of todo ' || i end, now() - make_interval(secs => i)
+    from generate_series(1, ${count}::int) as i
+    returning id`;
+}

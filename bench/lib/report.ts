@@ -1,0 +1,152 @@
+// The results as Markdown: printed, and written to bench/results.md.
+
+import type { OpenLoopResult } from "./open-loop";
+import type { Memory } from "./processes";
+import type { Settings } from "./settings";
+import { postgresRestart, type StartupSummary } from "./startup";
+import type { ClosedLoopResult } from "./wrk";
+
+export type Pair<T> = { service: T; floor: T };
+
+export type Results = {
+  date: string;
+  machine: { cores: number; cpu: string; memoryGb: number; kernel: string; bun: string; postgres: string; loadAverage: number[] };
+  settings: Settings;
+  closedLoop: { name: string; result: Pair<ClosedLoopResult> }[];
+  openLoop: { name: string; result: Pair<OpenLoopResult> }[];
+  memory: Pair<{ idle: Memory; peakRssUnderLoadMb: number; hwmMb: number }>;
+  startup: StartupSummary[];
+};
+
+/** The goals of issue 5: what "good enough" means for the service. */
+export const targets = { minRatio: 0.8, list1000P99Ms: 50, rssMb: 150, startupMs: 1000 };
+
+const int = (value: number) => Math.round(value).toLocaleString("en-US");
+const ms = (value: number) =>
+  Number.isNaN(value) ? "–" : value < 10 ? value.toFixed(2) : value < 100 ? value.toFixed(1) : value.toFixed(0);
+const mb = (value: number) => value.toFixed(0);
+const verdict = (ok: boolean) => (ok ? "met" : "**MISSED**");
+
+export function totalErrors(results: Results): number {
+  const closed = results.closedLoop.flatMap(({ result }) => [result.service, result.floor]);
+  const open = results.openLoop.flatMap(({ result }) => [result.service, result.floor]);
+  return closed.reduce((sum, run) => sum + run.httpErrors + run.socketErrors, 0) + open.reduce((sum, run) => sum + run.errors, 0);
+}
+
+function header(results: Results): string[] {
+  const { machine: m, settings: s } = results;
+  const lines = ["# Benchmark results", ""];
+  const errors = totalErrors(results);
+  if (errors > 0) {
+    lines.push(`> **WARNING: ${int(errors)} requests failed (see the errors columns). Numbers from failing runs are not comparable.**`, "");
+  }
+  lines.push(
+    `- Date: ${results.date}`,
+    `- Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGb.toFixed(0)} GB, Linux ${m.kernel}; load average ${m.loadAverage.map((v) => v.toFixed(2)).join(" / ")} (1/5/15 min) at the start`,
+    `- Bun ${m.bun}; PostgreSQL ${m.postgres} on the same machine; wrk, the service, the floor and Postgres share the cores`,
+    `- Closed loop: \`wrk -t ${s.threads} -c ${s.connections}\`, ${s.warmupS} s warm-up then ${s.durationS} s measured, per case and target; ${s.rounds} round(s), best by throughput`,
+    `- Both processes: \`DB_POOL_MAX=${s.poolMax}\`; the service with \`LOG_LEVEL=warn\` (at \`info\` it writes a JSON line per request, which would dominate)`,
+    "",
+  );
+  return lines;
+}
+
+function closedLoopTable(results: Results): string[] {
+  const lines = [
+    "## Throughput and latency under load (closed loop, wrk)",
+    "",
+    "| case | service req/s | floor req/s | service / floor | service p50 ms | service p99 ms | floor p50 ms | floor p99 ms | errors (service / floor) |",
+    "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+  ];
+  for (const { name, result } of results.closedLoop) {
+    const { service, floor } = result;
+    const ratio = service.rps / floor.rps;
+    const errors = (run: ClosedLoopResult) => run.httpErrors + run.socketErrors;
+    const flag = ratio < targets.minRatio ? ` **(< ${targets.minRatio})**` : "";
+    lines.push(
+      `| ${name} | ${int(service.rps)} | ${int(floor.rps)} | ${ratio.toFixed(2)}${flag} | ${ms(service.p50Ms)} | ${ms(service.p99Ms)} | ${ms(floor.p50Ms)} | ${ms(floor.p99Ms)} | ${errors(service)} / ${errors(floor)} |`,
+    );
+  }
+  return [...lines, ""];
+}
+
+function openLoopTable(results: Results): string[] {
+  const fraction = Math.round(results.settings.rateFraction * 100);
+  const lines = [
+    `## Latency at a fixed rate (open loop, corrected for coordinated omission; ${fraction} % of the service's throughput)`,
+    "",
+    "| case | rate req/s | service p50 | p90 | p99 | p99.9 | max | floor p50 | p90 | p99 | p99.9 | max | errors (service / floor) | scheduler lag p99 (service / floor) |",
+    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+  ];
+  for (const { name, result } of results.openLoop) {
+    const { service: s, floor: f } = result;
+    const cells = (run: OpenLoopResult) => [run.p50Ms, run.p90Ms, run.p99Ms, run.p999Ms, run.maxMs].map(ms).join(" | ");
+    lines.push(
+      `| ${name} | ${int(s.rate)} | ${cells(s)} | ${cells(f)} | ${s.errors} / ${f.errors} | ${ms(s.schedulerLagP99Ms)} / ${ms(f.schedulerLagP99Ms)} |`,
+    );
+  }
+  return [
+    ...lines,
+    "",
+    `Latencies in milliseconds, from when each request was due to when its whole answer had arrived, over ${results.settings.connections} keep-alive connections.`,
+    "Scheduler lag: how late the generator's own timer fired; it is inside the latencies, and when it is large they measure the generator, not the server.",
+    "",
+  ];
+}
+
+function memoryTable(results: Results): string[] {
+  const row = (name: string, m: Results["memory"]["service"]) =>
+    `| ${name} | ${mb(m.idle.rssMb)} | ${mb(m.peakRssUnderLoadMb)} | ${mb(m.hwmMb)} |`;
+  return [
+    "## Resident memory (MB)",
+    "",
+    "| process | idle after start-up (VmRSS) | peak during list 1000 (VmRSS, sampled every 100 ms) | peak over the whole run (VmHWM) |",
+    "|---|--:|--:|--:|",
+    row("service", results.memory.service),
+    row("floor", results.memory.floor),
+    "",
+  ];
+}
+
+function startupTable(results: Results): string[] {
+  const lines = [
+    "## Start-up of the service",
+    "",
+    "| database | runs | to `/ready` 200, median ms | to first `GET /api/v1/todos` 200, median ms | min – max ms |",
+    "|---|--:|--:|--:|--:|",
+  ];
+  for (const s of results.startup) {
+    lines.push(`| ${s.label} | ${s.runs} | ${ms(s.readyMs)} | ${ms(s.firstRequestMs)} | ${ms(s.minMs)} – ${ms(s.maxMs)} |`);
+  }
+  return [...lines, "", "From just before the process is spawned; `/ready` is polled first (every 5 ms), then the API.", ""];
+}
+
+function targetList(results: Results): string[] {
+  const worst = results.closedLoop.reduce(
+    (low, { name, result }) =>
+      result.service.rps / result.floor.rps < low.ratio ? { name, ratio: result.service.rps / result.floor.rps } : low,
+    { name: "", ratio: Number.POSITIVE_INFINITY },
+  );
+  const list1000 = results.closedLoop.find(({ name }) => name === "list 1000")?.result;
+  const postgres = results.startup.find(({ label }) => label === postgresRestart);
+  return [
+    "## Targets",
+    "",
+    `- Every case at least ${targets.minRatio}× the floor: ${verdict(worst.ratio >= targets.minRatio)} (lowest: ${worst.name}, ${worst.ratio.toFixed(2)}×)`,
+    `- List 1000, service p99 under ${targets.list1000P99Ms} ms at ${results.settings.connections} connections: ${verdict((list1000?.service.p99Ms ?? Number.POSITIVE_INFINITY) < targets.list1000P99Ms)} (${ms(list1000?.service.p99Ms ?? Number.NaN)} ms; the floor: ${ms(list1000?.floor.p99Ms ?? Number.NaN)} ms)`,
+    `- Service RSS under load under ${targets.rssMb} MB: ${verdict(results.memory.service.hwmMb < targets.rssMb)} (VmHWM ${mb(results.memory.service.hwmMb)} MB; the floor: ${mb(results.memory.floor.hwmMb)} MB)`,
+    `- Start to first request under ${targets.startupMs} ms on Postgres: ${verdict((postgres?.firstRequestMs ?? Number.POSITIVE_INFINITY) < targets.startupMs)} (median ${ms(postgres?.firstRequestMs ?? Number.NaN)} ms, at most ${ms(postgres?.maxMs ?? Number.NaN)} ms)`,
+    "",
+  ];
+}
+
+export function renderMarkdown(results: Results): string {
+  return [
+    ...header(results),
+    ...closedLoopTable(results),
+    ...openLoopTable(results),
+    ...memoryTable(results),
+    ...startupTable(results),
+    ...targetList(results),
+  ].join("\n");
+}

@@ -1,0 +1,239 @@
+// `bun run bench`: the service against a hand-written floor (bench/floor.ts) on the same, fresh
+// Postgres database, then its memory and start-up. How to read the numbers: bench/README.md.
+import { cpus, loadavg, release, totalmem } from "node:os";
+import { startNeonRelay } from "../test/support/neon-relay";
+import { checkSameAnswers, type Probe } from "./lib/check";
+import { createBenchDatabase, type Fixtures, postgresVersion, seed } from "./lib/database";
+import { type OpenLoopResult, runOpenLoop } from "./lib/open-loop";
+import { type Launched, launch, logDir, readMemory, sampleRss, waitForOk } from "./lib/processes";
+import { type Pair, type Results, renderMarkdown, totalErrors } from "./lib/report";
+import { readSettings, type Settings } from "./lib/settings";
+import { measureStartup, postgresRestart, serviceScript, summarise, timeFirstAnswers } from "./lib/startup";
+import { type ClosedLoopResult, type Load, runWrk } from "./lib/wrk";
+
+type Target = keyof Pair<unknown>;
+type Case = {
+  name: string;
+  method: Load["method"];
+  paths: string[];
+  userId: (target: Target) => string;
+  body?: string;
+  /** Also measured at a fixed rate. */
+  openLoop?: boolean;
+};
+
+const floorScript = new URL("./floor.ts", import.meta.url).pathname;
+const resultsFile = new URL("./results.md", import.meta.url).pathname;
+const log = (line: string) => console.error(line);
+
+function defineCases(f: Fixtures): Case[] {
+  return [
+    { name: "retrieve one", method: "GET", paths: [`/api/v1/todos/${f.singleTodoId}`], userId: () => f.singleUser, openLoop: true },
+    { name: "list 50", method: "GET", paths: ["/api/v1/todos"], userId: () => f.user50 },
+    { name: "list 1000", method: "GET", paths: ["/api/v1/todos"], userId: () => f.user1000, openLoop: true },
+    {
+      name: "create",
+      method: "POST",
+      paths: ["/api/v1/todos"],
+      userId: (target) => f.creator[target],
+      body: JSON.stringify({ title: "Benchmark todo", description: "Created by bun run bench" }),
+    },
+    // Each request changes the next of 1000 todos. Postgres writes a new row version even when the
+    // value does not change, so a constant body is a real write every time.
+    {
+      name: "update",
+      method: "PATCH",
+      paths: f.updateTodoIds.map((id) => `/api/v1/todos/${id}`),
+      userId: () => f.updateUser,
+      body: '{"is_completed":true}',
+    },
+  ];
+}
+
+/** Every case once on each side, plus the answers that must match exactly. */
+function probesFor(f: Fixtures): Probe[] {
+  const base = { userId: f.singleUser, path: `/api/v1/todos/${f.singleTodoId}` };
+  return [
+    { name: "retrieve one", method: "GET", status: 200, ...base },
+    { name: "list 50", method: "GET", path: "/api/v1/todos", userId: f.user50, status: 200, count: 50 },
+    { name: "list 1000", method: "GET", path: "/api/v1/todos", userId: f.user1000, status: 200, count: 1000 },
+    { name: "create", method: "POST", path: "/api/v1/todos", userId: f.creator.service, body: '{"title":"Probe"}', status: 201 },
+    {
+      name: "update",
+      method: "PATCH",
+      path: `/api/v1/todos/${f.updateTodoIds[0]}`,
+      userId: f.updateUser,
+      body: '{"is_completed":false}',
+      status: 200,
+    },
+    { name: "another user's todo", method: "GET", path: base.path, userId: f.user50, status: 404 },
+  ];
+}
+
+async function describeMachine(settings: Settings): Promise<Results["machine"]> {
+  return {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model.trim() ?? "unknown",
+    memoryGb: totalmem() / 2 ** 30,
+    kernel: release(),
+    bun: Bun.version,
+    postgres: await postgresVersion(settings.adminUrl),
+    loadAverage: loadavg(),
+  };
+}
+
+const loadOf = (c: Case, target: Target, process: Launched): Load => ({
+  baseUrl: process.baseUrl,
+  paths: c.paths,
+  method: c.method,
+  userId: c.userId(target),
+  body: c.body,
+});
+
+type CaseResult = { closed: Pair<ClosedLoopResult>; open?: Pair<OpenLoopResult>; peakRssMb: Pair<number> };
+
+/**
+ * One case, everything: the closed loop on both sides back to back (so a burst of background load hits both
+ * alike; rounds alternate who goes first, and each side's best round counts), then the open loop. Reads run
+ * before the write cases grow the table, so every read is measured on the seeded data.
+ */
+async function runCase(settings: Settings, c: Case, processes: Pair<Launched>): Promise<CaseResult> {
+  const shape = { connections: settings.connections, threads: settings.threads };
+  const best: Partial<Pair<ClosedLoopResult>> = {};
+  const peakRssMb = { service: 0, floor: 0 };
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const target of round % 2 === 0 ? (["service", "floor"] as const) : (["floor", "service"] as const)) {
+      const load = loadOf(c, target, processes[target]);
+      if (settings.warmupS > 0) await runWrk(load, { ...shape, durationS: settings.warmupS });
+      const sampler = sampleRss(processes[target].proc.pid);
+      const result = await runWrk(load, { ...shape, durationS: settings.durationS });
+      peakRssMb[target] = Math.max(peakRssMb[target], await sampler.stop());
+      log(
+        `  ${c.name} · ${target}: ${Math.round(result.rps)} req/s, ${summary(result.p50Ms, result.p99Ms, result.httpErrors + result.socketErrors)}`,
+      );
+      if ((best[target]?.rps ?? -1) < result.rps) best[target] = result;
+    }
+  }
+  const closed = best as Pair<ClosedLoopResult>;
+  return { closed, open: c.openLoop ? await runOpenLoops(settings, c, processes, closed.service.rps) : undefined, peakRssMb };
+}
+
+/** Both sides at the same fixed rate: a share of what the service sustained in the closed loop. */
+async function runOpenLoops(settings: Settings, c: Case, processes: Pair<Launched>, serviceRps: number): Promise<Pair<OpenLoopResult>> {
+  const rate = Math.max(1, Math.round(serviceRps * settings.rateFraction));
+  const result: Partial<Pair<OpenLoopResult>> = {};
+  for (const target of ["service", "floor"] as const) {
+    const load = loadOf(c, target, processes[target]);
+    const run = await runOpenLoop(load, rate, settings.warmupS, settings.durationS, settings.connections);
+    log(`  ${c.name} at ${rate} req/s, open loop · ${target}: ${summary(run.p50Ms, run.p99Ms, run.errors)}`);
+    result[target] = run;
+  }
+  return result as Pair<OpenLoopResult>;
+}
+
+const summary = (p50Ms: number, p99Ms: number, errors: number) =>
+  `p50 ${p50Ms.toFixed(2)} ms, p99 ${p99Ms.toFixed(2)} ms${errors > 0 ? `, ${errors} ERRORS` : ""}`;
+
+async function measureStartups(settings: Settings, databaseUrl: string) {
+  const userId = crypto.randomUUID();
+  const common = { LOG_LEVEL: "warn", DB_POOL_MAX: String(settings.poolMax) };
+  const relay = startNeonRelay();
+  try {
+    return [
+      await measureStartup(postgresRestart, { ...common, DATABASE_URL: databaseUrl, DATABASE_DRIVER: "bun" }, userId, settings.startupRuns),
+      await measureStartup(
+        "Postgres, Neon driver through the local WebSocket relay",
+        { ...common, DATABASE_URL: databaseUrl, DATABASE_DRIVER: "neon", NEON_WS_PROXY: relay.proxy },
+        userId,
+        settings.startupRuns,
+      ),
+      await measureStartup(
+        "embedded PGlite, `memory://` (migrations every time)",
+        { ...common, PGLITE_DATA_DIR: "memory://" },
+        userId,
+        settings.startupRuns,
+      ),
+    ];
+  } finally {
+    await relay.stop();
+  }
+}
+
+async function main(settings: Settings, cleanups: (() => Promise<void>)[]): Promise<Results> {
+  const machine = await describeMachine(settings);
+  const database = await createBenchDatabase(settings.adminUrl);
+  cleanups.push(database.drop);
+  log(`database ${database.name} created; starting the service`);
+
+  const poolMax = String(settings.poolMax);
+  const service = launch(
+    serviceScript,
+    { DATABASE_URL: database.url, DATABASE_DRIVER: "bun", LOG_LEVEL: "warn", DB_POOL_MAX: poolMax },
+    "service",
+  );
+  cleanups.push(service.stop);
+  const firstStart = summarise("Postgres, Bun SQL driver (first start: empty database, migrations run)", [
+    await timeFirstAnswers(service, crypto.randomUUID()),
+  ]);
+  const fixtures = await seed(database.url);
+  const floor = launch(floorScript, { DATABASE_URL: database.url, DB_POOL_MAX: poolMax }, "floor");
+  cleanups.push(floor.stop);
+  const floorAnsweredAt = await waitForOk(floor, "/api/v1/todos", { "x-user-id": fixtures.user50 });
+  const floorStart = summarise("the floor, for reference (Postgres, one sample; it has no `/ready`)", [
+    { readyMs: Number.NaN, firstRequestMs: floorAnsweredAt - floor.startedAt },
+  ]);
+  const processes = { service, floor };
+  const idle = { service: await readMemory(service.proc.pid), floor: await readMemory(floor.proc.pid) };
+
+  await checkSameAnswers(service.baseUrl, floor.baseUrl, probesFor(fixtures));
+  log("the service and the floor give the same answers; load:");
+  const closedLoop: Results["closedLoop"] = [];
+  const openLoop: Results["openLoop"] = [];
+  let list1000PeakRssMb = { service: 0, floor: 0 };
+  for (const c of defineCases(fixtures)) {
+    const { closed, open, peakRssMb } = await runCase(settings, c, processes);
+    closedLoop.push({ name: c.name, result: closed });
+    if (open) openLoop.push({ name: c.name, result: open });
+    if (c.name === "list 1000") list1000PeakRssMb = peakRssMb;
+  }
+  const hwm = { service: (await readMemory(service.proc.pid)).hwmMb, floor: (await readMemory(floor.proc.pid)).hwmMb };
+  await Promise.all([service.stop(), floor.stop()]);
+
+  log("start-up:");
+  const startup = [firstStart, ...(await measureStartups(settings, database.url)), floorStart];
+  const memoryOf = (target: Target) => ({ idle: idle[target], peakRssUnderLoadMb: list1000PeakRssMb[target], hwmMb: hwm[target] });
+  return {
+    date: new Date().toISOString(),
+    machine,
+    settings,
+    closedLoop,
+    openLoop,
+    memory: { service: memoryOf("service"), floor: memoryOf("floor") },
+    startup,
+  };
+}
+
+async function cleanUp(cleanups: (() => Promise<void>)[]) {
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    await cleanup().catch((error) => log(`cleanup failed: ${error}`));
+  }
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => void cleanUp(cleanups).then(() => process.exit(130)));
+}
+try {
+  const results = await main(readSettings(), cleanups);
+  const markdown = renderMarkdown(results);
+  await Bun.write(resultsFile, `${markdown}\n`);
+  console.log(markdown);
+  const errors = totalErrors(results);
+  if (errors > 0) {
+    log(`\nWARNING: ${errors} requests failed during the benchmark; the numbers above are not trustworthy.`);
+    process.exitCode = 1;
+  }
+} finally {
+  await cleanUp(cleanups);
+  log(`the processes' output: ${logDir}/`);
+}
