@@ -42,6 +42,8 @@ export function createApp({ database, config, logger = createLogger(config.logLe
               allowedHeaders: ["authorization", "content-type", "x-user-id", "x-request-id"],
               exposeHeaders: ["x-request-id", "retry-after", "www-authenticate"],
               maxAge: 600,
+              // No cookies: the caller is named by a header or a bearer token.
+              credentials: false,
             })
           : new Elysia(),
       )
@@ -87,7 +89,8 @@ export function createApp({ database, config, logger = createLogger(config.logLe
         const requestId = set.headers["x-request-id"];
         // A bug is an error with its stack; a database that is away is a warning, logged with its cause.
         if (apiError.status === 500) logger.error("request failed", { request_id: requestId, ...errorFields(error) });
-        else if (apiError.status === 503) logger.warn("dependency unavailable", { request_id: requestId, cause: (error as Error).message });
+        else if (apiError.status === 503)
+          logger.warn("dependency unavailable", { request_id: requestId, ...errorFields(error, { stack: false }) });
         set.status = apiError.status;
         return problemResponse(apiError, set.headers as Record<string, string>);
       })

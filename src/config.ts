@@ -83,7 +83,7 @@ function directNeonUrl(raw: string): string {
 }
 
 function readDatabase(env: Env): DatabaseConfig {
-  const urlName = env.NEON_DATABASE_URL ? "NEON_DATABASE_URL" : "DATABASE_URL";
+  const urlName = env.NEON_DATABASE_URL?.trim() ? "NEON_DATABASE_URL" : "DATABASE_URL";
   const url = env[urlName]?.trim() || undefined;
   const host = url ? postgresUrl(urlName, url).hostname : undefined;
   const inferred: DatabaseDriver = !url ? "pglite" : host?.endsWith(".neon.tech") ? "neon" : "bun";
@@ -105,15 +105,29 @@ function readDatabase(env: Env): DatabaseConfig {
   };
 }
 
+const AUTH_VARIABLES = ["AUTH_JWKS_URL", "AUTH_JWT_SECRET", "AUTH_ISSUER", "AUTH_AUDIENCE"];
+
 function readAuth(env: Env): AuthConfig {
+  // Fail closed: a misspelt or half-done auth setting must not leave the service trusting X-User-Id.
+  for (const name of Object.keys(env)) {
+    if (name.startsWith("AUTH_") && !AUTH_VARIABLES.includes(name) && env[name]?.trim()) {
+      throw new ConfigError(`${name} is not a known setting; did you mean one of ${AUTH_VARIABLES.join(", ")}?`);
+    }
+  }
   const jwksUrl = env.AUTH_JWKS_URL?.trim();
   const secret = env.AUTH_JWT_SECRET?.trim();
   const issuer = env.AUTH_ISSUER?.trim() || undefined;
   const audience = env.AUTH_AUDIENCE?.trim() || undefined;
   if (jwksUrl && secret) throw new ConfigError("set AUTH_JWKS_URL or AUTH_JWT_SECRET, not both");
+  if (!jwksUrl && !secret && (issuer || audience)) {
+    throw new ConfigError("AUTH_ISSUER and AUTH_AUDIENCE need AUTH_JWKS_URL (or AUTH_JWT_SECRET) to verify tokens with");
+  }
   if (jwksUrl) {
-    if (!URL.canParse(jwksUrl) || !/^https?:$/.test(new URL(jwksUrl).protocol)) {
-      throw new ConfigError(`AUTH_JWKS_URL must be an http(s) URL, got "${jwksUrl}"`);
+    const url = URL.canParse(jwksUrl) ? new URL(jwksUrl) : undefined;
+    // Keys fetched over plain http could be swapped in transit; only a local auth server may use it.
+    const local = url && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+    if (!url || !(url.protocol === "https:" || (url.protocol === "http:" && local))) {
+      throw new ConfigError(`AUTH_JWKS_URL must be an https URL (http only for localhost), got "${jwksUrl}"`);
     }
     if (!issuer) throw new ConfigError("AUTH_ISSUER is required with AUTH_JWKS_URL: tokens from any other issuer must be refused");
     return { mode: "jwks", jwksUrl: new URL(jwksUrl), issuer, audience };

@@ -1,7 +1,7 @@
 // Start-up only: read config, connect, listen, migrate once the database answers, shut down.
 import { createApp } from "./app";
 import { type Config, ConfigError, readConfig } from "./config";
-import { connect } from "./db/connect";
+import { connect, type Database } from "./db/connect";
 import { classifyDatabaseError } from "./db/errors";
 import { migrate } from "./db/migrate";
 import { createLogger, errorFields } from "./log";
@@ -16,18 +16,25 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
-const database = await connect(config.database, {
-  onIdleError: (error) => logger.warn("an idle database connection was closed; the next request opens a new one", errorFields(error)),
-});
 let ready = false;
 let stopping = false;
-
-// Listen first: liveness (/health) answers while the database is still asleep or down.
-const app = createApp({ database, config, logger, isReady: () => ready }).listen({ port: config.port, hostname: config.host });
-logger.info("listening", { url: `http://${config.host}:${app.server?.port}`, driver: config.database.driver });
-
+let app: ReturnType<typeof createApp> | undefined;
+let database: Database | undefined;
+// First of all: as PID 1 in a container, a SIGTERM with no handler would be ignored.
 process.on("SIGTERM", () => shutdown("SIGTERM"));
 process.on("SIGINT", () => shutdown("SIGINT"));
+
+database = await connect(config.database, {
+  onIdleError: (error) => logger.warn("an idle database connection was closed; the next request opens a new one", errorFields(error)),
+});
+
+// Listen first: liveness (/health) answers while the database is still asleep or down.
+app = createApp({ database, config, logger, isReady: () => ready }).listen({ port: config.port, hostname: config.host });
+logger.info("listening", {
+  url: `http://${config.host}:${app.server?.port}`,
+  driver: config.database.driver,
+  auth: config.auth.mode === "header" ? "X-User-Id header (trusted)" : `bearer JWT (${config.auth.mode})`,
+});
 
 for (let attempt = 0; !ready && !stopping; attempt++) {
   try {
@@ -35,12 +42,18 @@ for (let attempt = 0; !ready && !stopping; attempt++) {
     ready = true;
     logger.info("database ready: migrations applied");
   } catch (error) {
-    if (!classifyDatabaseError(error)) {
+    if (stopping) break;
+    const fault = classifyDatabaseError(error);
+    if (fault !== "unreachable" && fault !== "unavailable") {
       logger.error("migrations failed", errorFields(error));
       process.exit(1);
     }
     const retryInMs = Math.min(10_000, 250 * 2 ** attempt);
-    logger.warn("database not reachable yet; retrying", { retry_in_ms: retryInMs, attempt: attempt + 1, ...errorFields(error) });
+    logger.warn("database not reachable yet; retrying", {
+      retry_in_ms: retryInMs,
+      attempt: attempt + 1,
+      ...errorFields(error, { stack: false }),
+    });
     await Bun.sleep(retryInMs);
   }
 }
@@ -49,13 +62,13 @@ async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   logger.info("shutting down: finishing in-flight requests", { signal, timeout_ms: config.shutdownTimeoutMs });
-  const server = app.server;
-  const drained = await Promise.race([server?.stop().then(() => true), Bun.sleep(config.shutdownTimeoutMs).then(() => false)]);
+  const server = app?.server;
+  const drained = !server || (await Promise.race([server.stop().then(() => true), Bun.sleep(config.shutdownTimeoutMs).then(() => false)]));
   if (!drained) {
     logger.warn("shutdown timeout reached; closing the remaining connections");
     await server?.stop(true);
   }
-  await database.close().catch((error) => logger.warn("closing the database failed", errorFields(error)));
+  await database?.close().catch((error) => logger.warn("closing the database failed", errorFields(error)));
   logger.info("stopped");
   process.exit(0);
 }

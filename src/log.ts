@@ -9,11 +9,20 @@ export type Logger = Record<Exclude<LogLevel, "silent">, (msg: string, fields?: 
   enabled(level: Exclude<LogLevel, "silent">): boolean;
 };
 
-/** An error as a log field: its cause chain matters more than its stack. */
-export function errorFields(error: unknown): Fields {
+// Drizzle's query errors quote the parameters: todo text has no place in logs.
+const redactParams = (message: string) => message.replace(/\nparams: [\s\S]*$/, "\nparams: [redacted]");
+
+/** An error as log fields, with its cause chain (and its stack, unless it would only be noise). */
+export function errorFields(error: unknown, { stack = true } = {}): Fields {
   if (!(error instanceof Error)) return { error: String(error) };
-  const cause = error.cause instanceof Error ? errorFields(error.cause) : undefined;
-  return { error: error.message, error_name: error.name, code: (error as { code?: unknown }).code, stack: error.stack, cause };
+  const cause = error.cause instanceof Error ? errorFields(error.cause, { stack }) : undefined;
+  return {
+    error: redactParams(error.message),
+    error_name: error.name,
+    code: (error as { code?: unknown }).code,
+    stack: stack ? error.stack && redactParams(error.stack) : undefined,
+    cause,
+  };
 }
 
 export function createLogger(level: LogLevel, write: (line: string) => void = (line) => process.stdout.write(line)): Logger {

@@ -118,6 +118,35 @@ describe("development mode with AUTH_JWT_SECRET (HS256)", () => {
   });
 });
 
+test("a token that names no key, while the key set holds several that fit, is refused with 401", async () => {
+  const rotating = await startAuthServer({ rotating: true });
+  try {
+    const app = testClient(appWith({ mode: "jwks", jwksUrl: new URL(rotating.jwksUrl), issuer: ISSUER, audience: AUDIENCE }));
+    const token = await rotating.sign({ sub: newUserId() }, { kid: null });
+    const response = await app.call("GET", "/api/v1/todos", { headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(401);
+    expect(response.json.error_code).toBe("INVALID_TOKEN");
+    expect(response.json.detail).toContain("kid");
+  } finally {
+    await rotating.stop();
+  }
+});
+
+test("when the auth server answers with an error instead of its keys, requests answer 503", async () => {
+  const broken = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("bad gateway", { status: 502 }) });
+  try {
+    const app = testClient(
+      appWith({ mode: "jwks", jwksUrl: new URL(`http://127.0.0.1:${broken.port}/jwks`), issuer: ISSUER, audience: AUDIENCE }),
+    );
+    const token = await authServer.sign({ sub: newUserId() });
+    const response = await app.call("GET", "/api/v1/todos", { headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(503);
+    expect(response.json.error_code).toBe("SERVICE_UNAVAILABLE");
+  } finally {
+    await broken.stop(true);
+  }
+});
+
 test("when the auth server's keys cannot be fetched, requests answer 503, not 401 or 500", async () => {
   const down = await startAuthServer();
   const token = await down.sign({ sub: newUserId() });

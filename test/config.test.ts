@@ -56,6 +56,9 @@ describe("readConfig", () => {
     [{ AUTH_JWKS_URL: "https://auth.example/.well-known/jwks.json" }, "AUTH_ISSUER"],
     [{ AUTH_JWKS_URL: "file:///etc/keys", AUTH_ISSUER: "x" }, "AUTH_JWKS_URL"],
     [{ AUTH_JWT_SECRET: "short" }, "AUTH_JWT_SECRET"],
+    [{ AUTH_JWKS_URL: "http://auth.example/jwks", AUTH_ISSUER: "x" }, "https"],
+    [{ AUTH_ISSUER: "https://auth.example/" }, "AUTH_JWKS_URL"],
+    [{ AUTH_JWKS_URI: "https://auth.example/jwks", AUTH_ISSUER: "x" }, "AUTH_JWKS_URI"],
     [{ CORS_ORIGINS: "https://app.example.com/path" }, "CORS_ORIGINS"],
   ])("a bad value (%o) is refused, naming %s", (env, name) => {
     expect(() => readConfig(env)).toThrow(ConfigError);

@@ -1,9 +1,15 @@
 // The README's quick start: `bun run start` on a fresh machine serves on the embedded database.
 import { expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
-test("bun run start serves requests with no database configured", async () => {
+test("bun run start serves requests with no database configured, creating its data folder", async () => {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const env = { ...process.env, PORT: String(port), PGLITE_DATA_DIR: "memory://", DATABASE_URL: "", NEON_DATABASE_URL: "" };
+  // As on a fresh clone: the data folder and its parents do not exist yet.
+  const home = mkdtempSync(join(tmpdir(), "todo-start-"));
+  const dataDir = join(home, ".data", "pglite");
+  const env = { ...process.env, PORT: String(port), PGLITE_DATA_DIR: dataDir, DATABASE_URL: "", NEON_DATABASE_URL: "" };
   const child = Bun.spawn(["bun", "run", "start"], { env, stdout: "pipe", stderr: "pipe" });
   try {
     let ready: Response | undefined;
@@ -21,5 +27,7 @@ test("bun run start serves requests with no database configured", async () => {
   } finally {
     child.kill();
     await child.exited;
+    expect(existsSync(join(dataDir, "PG_VERSION"))).toBe(true);
+    rmSync(home, { recursive: true, force: true });
   }
 }, 60_000);

@@ -1,4 +1,5 @@
 // The one seam that picks the driver. Everything above it sees a Drizzle `Db`.
+import { mkdirSync } from "node:fs";
 import { sql } from "drizzle-orm";
 import type { Logger } from "drizzle-orm/logger";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
@@ -22,16 +23,21 @@ export type ConnectOptions = {
   logger?: Logger;
   /** Called when an idle pooled connection dies; it must not crash the process. */
   onIdleError?: (error: Error) => void;
+  /** Postgres statement_timeout; defaults to the request budget. 0 (none) for migrations. */
+  statementTimeoutMs?: number;
 };
 
 // Each driver is imported only when chosen: PGlite alone adds 65 ms and megabytes to a start on Postgres.
 export async function connect(config: DatabaseConfig, options: ConnectOptions = {}): Promise<Database> {
   const poolMax = options.poolMax ?? config.poolMax;
+  const statement_timeout = options.statementTimeoutMs ?? config.queryTimeoutMs;
   const drizzleConfig = { schema, logger: options.logger };
   let database: Omit<Database, "ping">;
   switch (config.driver) {
     case "pglite": {
       const [{ PGlite }, { drizzle: drizzlePglite }] = await Promise.all([import("@electric-sql/pglite"), import("drizzle-orm/pglite")]);
+      // PGlite creates only the last folder of the path; a fresh clone has no .data/ yet.
+      if (!config.pgliteDataDir.includes("://")) mkdirSync(config.pgliteDataDir, { recursive: true });
       const client = new PGlite(config.pgliteDataDir);
       database = { db: drizzlePglite({ client, ...drizzleConfig }), driver: "pglite", close: () => client.close() };
       break;
@@ -43,7 +49,7 @@ export async function connect(config: DatabaseConfig, options: ConnectOptions = 
         max: poolMax,
         connectionTimeout: config.connectTimeoutMs / 1000,
         idleTimeout: 60,
-        connection: { statement_timeout: config.queryTimeoutMs, TimeZone: "UTC" },
+        connection: { statement_timeout, TimeZone: "UTC" },
       });
       database = { db: drizzleBunSql({ client, ...drizzleConfig }), driver: "bun", close: () => client.close() };
       break;
@@ -59,7 +65,7 @@ export async function connect(config: DatabaseConfig, options: ConnectOptions = 
         max: poolMax,
         connectionTimeoutMillis: config.connectTimeoutMs,
         idleTimeoutMillis: 60_000,
-        statement_timeout: config.queryTimeoutMs,
+        statement_timeout,
       });
       // Neon closes idle connections (57P01); an unhandled 'error' event would kill the process.
       client.on("error", (error: Error) => options.onIdleError?.(error));

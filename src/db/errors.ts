@@ -32,7 +32,9 @@ const UNREACHABLE_CODES = new Set([
   "ERR_POSTGRES_TLS_NOT_AVAILABLE",
 ]);
 // The Neon driver: a WebSocket that never opened, or pg's pool giving up on a new connection.
-const UNREACHABLE_MESSAGE = /^WebSocket connection to .* failed|timeout exceeded when trying to connect/i;
+// Bun's client, when a connect attempt times out: "Connection closed before the connection was established".
+const UNREACHABLE_MESSAGE =
+  /^WebSocket connection to .* failed|timeout exceeded when trying to connect|before the connection was established/i;
 
 const UNAVAILABLE_CODES = new Set(["ECONNRESET", "ETIMEDOUT", "EPIPE", "ERR_POSTGRES_CONNECTION_CLOSED", "ERR_POSTGRES_IDLE_TIMEOUT"]);
 const UNAVAILABLE_MESSAGE = /connection terminated|connection closed|socket hang up|not queryable/i;
@@ -60,6 +62,10 @@ function sqlState(error: Error): string | undefined {
 
 function classifyOne(error: Error): DatabaseFault | undefined {
   if (error instanceof DatabaseUnavailableError) return "unavailable";
+  // Socket codes first: EPIPE and EPERM would pass for five-character SQLSTATEs.
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string" && UNREACHABLE_CODES.has(code)) return "unreachable";
+  if (typeof code === "string" && UNAVAILABLE_CODES.has(code)) return "unavailable";
   const state = sqlState(error);
   if (state) {
     if (UNREACHABLE_SQLSTATE.has(state)) return "unreachable";
@@ -67,9 +73,6 @@ function classifyOne(error: Error): DatabaseFault | undefined {
     if (INVALID_INPUT_SQLSTATE.test(state)) return "invalid-input";
     return undefined;
   }
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === "string" && UNREACHABLE_CODES.has(code)) return "unreachable";
-  if (typeof code === "string" && UNAVAILABLE_CODES.has(code)) return "unavailable";
   // Only the innermost error's message: Drizzle's wrapper quotes the query and its parameters.
   if (error.cause) return undefined;
   if (UNREACHABLE_MESSAGE.test(error.message)) return "unreachable";

@@ -34,6 +34,7 @@ export function createGuard({ budgetMs, isReady = () => true }: GuardOptions): G
         // A write is repeated only when it certainly never reached the database.
         const retryable = fault === "unreachable" || (idempotent && fault === "unavailable");
         const wait = backoff(attempt);
+        // DatabaseUnavailableError here is our own deadline: the budget is spent.
         if (!retryable || error instanceof DatabaseUnavailableError || Date.now() + wait >= deadline) throw error;
         await Bun.sleep(wait);
       }

@@ -4,7 +4,7 @@ import { connect, type Database } from "./connect";
 
 const migrationsFolder = new URL("../../drizzle", import.meta.url).pathname;
 // Any fixed number; it names the lock that serialises instances starting at once.
-const MIGRATION_LOCK_ID = 7_316_402;
+export const MIGRATION_LOCK_ID = 7_316_402;
 
 async function runMigrator(database: Database) {
   const { db, driver } = database;
@@ -27,7 +27,12 @@ async function runMigrator(database: Database) {
  * a single session already (and an in-memory one exists only inside `database`).
  */
 export async function migrate(database: Database, config: DatabaseConfig): Promise<void> {
-  const single = database.driver === "pglite" ? database : await connect({ ...config, url: config.migrationUrl }, { poolMax: 1 });
+  // No statement timeout: a migration may rightly take longer than a request, and so may waiting for the lock.
+  // Idle errors need no handling: the connection lives only as long as this function.
+  const single =
+    database.driver === "pglite"
+      ? database
+      : await connect({ ...config, url: config.migrationUrl }, { poolMax: 1, statementTimeoutMs: 0, onIdleError: () => {} });
   try {
     await single.db.execute(sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`);
     try {

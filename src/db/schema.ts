@@ -23,5 +23,3 @@ export const todos = pgTable(
   // NULLS FIRST matches a plain `ORDER BY ... DESC`, so the list query can walk this index.
   (table) => [index("todos_user_created_idx").on(table.userId, table.createdAt.desc().nullsFirst(), table.id.desc().nullsFirst())],
 );
-
-export type TodoRow = typeof todos.$inferSelect;

@@ -2,9 +2,8 @@
 // development). The user id is the token's `sub`.
 import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
 import type { AuthConfig } from "../config";
-import type { ErrorCode } from "../todos/model";
-import { isUuid } from "../todos/model";
-import { ApiError } from "./problem";
+import { type ErrorCode, isUuid } from "../todos/model";
+import { ApiError, RETRY_AFTER_SECONDS } from "./problem";
 
 // An explicit allow-list: a token cannot pick a weaker algorithm, or HS256 with a public key.
 const ASYMMETRIC = ["RS256", "PS256", "ES256", "EdDSA"];
@@ -18,7 +17,7 @@ function unauthorized(code: ErrorCode, detail: string): ApiError {
   return new ApiError(401, code, detail, undefined, { "www-authenticate": challenge });
 }
 
-function explain(error: unknown): ApiError {
+function explain(error: unknown, fetchesKeys: boolean): ApiError {
   if (error instanceof errors.JWTExpired)
     return unauthorized("TOKEN_EXPIRED", "The token has expired; get a new one from the auth server.");
   if (error instanceof errors.JWTClaimValidationFailed) {
@@ -35,15 +34,20 @@ function explain(error: unknown): ApiError {
   if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid || error instanceof errors.JOSENotSupported) {
     return unauthorized("MALFORMED_TOKEN", "The bearer token is not a well-formed signed JWT.");
   }
-  // The key set could not be fetched: not the caller's fault.
-  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || error instanceof TypeError) {
+  // During a key rotation several keys may fit a token that names none.
+  if (error instanceof errors.JWKSMultipleMatchingKeys) {
+    return unauthorized("INVALID_TOKEN", "The token must name its signing key in the kid header.");
+  }
+  // Anything else while fetching the key set (a timeout, a refused connection, an answer other than
+  // a JSON key set) is the auth server's trouble, not the caller's.
+  if (fetchesKeys && (error instanceof errors.JOSEError || error instanceof TypeError)) {
     return new ApiError(
       503,
       "SERVICE_UNAVAILABLE",
       "The auth server's keys cannot be fetched to verify the token; retry shortly.",
       undefined,
       {
-        "retry-after": "5",
+        "retry-after": RETRY_AFTER_SECONDS,
       },
     );
   }
@@ -74,7 +78,7 @@ export function bearerUserContext(auth: Exclude<AuthConfig, { mode: "header" }>)
       // jose's overloads differ for a key set and a secret; both are valid here.
       ({ sub } = (await jwtVerify(token, key as Uint8Array, options)).payload);
     } catch (error) {
-      throw explain(error);
+      throw explain(error, auth.mode === "jwks");
     }
     if (typeof sub !== "string" || !isUuid(sub))
       throw unauthorized("MISSING_SUBJECT", "The token's subject (sub) must be the user's UUID.");

@@ -3,9 +3,7 @@ import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import type { ValidationError } from "elysia";
 import { classifyDatabaseError } from "../db/errors";
 import { formatMessages } from "../todos/model";
-import { ApiError, type FieldError } from "./problem";
-
-const RETRY_AFTER_SECONDS = "5";
+import { ApiError, type FieldError, RETRY_AFTER_SECONDS } from "./problem";
 
 function describe(error: ValueError): string {
   const { schema } = error;

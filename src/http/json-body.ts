@@ -22,8 +22,12 @@ async function readText(request: Request, limit: number): Promise<string> {
   return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
 }
 
+const METHODS_WITH_BODIES = new Set(["POST", "PUT", "PATCH"]);
+
 export async function parseJsonBody(request: Request, limit: number): Promise<unknown> {
-  // No body at all (a DELETE, say): leave it to the route's schema to require one.
+  // A DELETE's body is ignored, even when a client library sends a Content-Type with none.
+  if (!METHODS_WITH_BODIES.has(request.method)) return undefined;
+  // No body at all: leave it to the route's schema to require one.
   if (!request.body && !request.headers.has("content-type")) return undefined;
   const contentType = request.headers.get("content-type") ?? "";
   if (!JSON_TYPE.test(contentType)) {

@@ -2,6 +2,9 @@ import type { ErrorCode } from "../todos/model";
 
 export type FieldError = { field: string; message: string };
 
+/** What a 503 tells the client to wait before retrying. */
+export const RETRY_AFTER_SECONDS = "5";
+
 /** An error the client can act on; app.ts turns it into a problem+json response. */
 export class ApiError extends Error {
   constructor(
@@ -19,7 +22,6 @@ const titles: Record<number, string> = {
   400: "Bad Request",
   401: "Unauthorized",
   404: "Not Found",
-  405: "Method Not Allowed",
   413: "Content Too Large",
   415: "Unsupported Media Type",
   422: "Unprocessable Content",

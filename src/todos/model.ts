@@ -7,8 +7,8 @@ import type { OpenAPIV3 } from "openapi-types";
 // Control characters are never wanted in a title; a description may keep tabs and line
 // breaks. NUL would also be refused by Postgres, and a lone UTF-16 surrogate cannot be
 // stored as UTF-8 without silently changing the text.
-const CONTROL = /[\u0000-\u001f\u007f]/;
-const CONTROL_EXCEPT_WHITESPACE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+const CONTROL = /\p{Cc}/u;
+const CONTROL_EXCEPT_WHITESPACE = /(?![\t\n\r])\p{Cc}/u;
 
 FormatRegistry.Set("todo-title", (value) => value.isWellFormed() && !CONTROL.test(value) && value.trim() !== "");
 FormatRegistry.Set("todo-description", (value) => value.isWellFormed() && !CONTROL_EXCEPT_WHITESPACE.test(value));

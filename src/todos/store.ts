@@ -107,7 +107,7 @@ export function todoStore(db: Db, guard: Guard) {
       const key = fields.join();
       const statement = updates.get(key) ?? prepareUpdate(db, fields);
       updates.set(key, statement);
-      const [todo] = await guard(() => todoRows(statement, { userId, id, ...changes }));
+      const [todo] = await guard(() => todoRows(statement, { ...changes, userId, id }));
       return todo;
     },
 

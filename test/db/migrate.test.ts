@@ -1,7 +1,8 @@
 import { expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
 import type { Db } from "../../src/db/connect";
-import { migrate } from "../../src/db/migrate";
+import { connect } from "../../src/db/connect";
+import { MIGRATION_LOCK_ID, migrate } from "../../src/db/migrate";
 import { createTestDatabase, queryRows as rows, testDriver } from "../support/database";
 
 const tableNames = async (db: Db) =>
@@ -33,6 +34,27 @@ test.skipIf(testDriver === "pglite")(
       await Promise.all([1, 2, 3, 4].map(() => migrate(fresh.database, fresh.config.database)));
       expect(await tableNames(fresh.database.db)).toEqual(["todos", "users"]);
     } finally {
+      await fresh.drop();
+    }
+  },
+  30_000,
+);
+
+test.skipIf(testDriver === "pglite")(
+  "waiting for another instance's migration is not cut off by the request time budget",
+  async () => {
+    const fresh = await createTestDatabase({ migrated: false });
+    const config = { ...fresh.config.database, queryTimeoutMs: 100 };
+    const other = await connect(config, { poolMax: 1, statementTimeoutMs: 0 });
+    try {
+      await other.db.execute(sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`);
+      const waiting = migrate(fresh.database, config);
+      await Bun.sleep(500);
+      await other.db.execute(sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`);
+      await waiting;
+      expect(await tableNames(fresh.database.db)).toEqual(["todos", "users"]);
+    } finally {
+      await other.close();
       await fresh.drop();
     }
   },

@@ -5,7 +5,8 @@ export const ISSUER = "https://auth.test.local/";
 export const AUDIENCE = "todo-api";
 
 type Alg = "RS256" | "EdDSA";
-type SignOptions = { alg?: Alg; issuer?: string; audience?: string; expiresIn?: string | number; kid?: string; forge?: boolean };
+/** `kid: null` leaves the key id out of the token. */
+type SignOptions = { alg?: Alg; issuer?: string; audience?: string; expiresIn?: string | number; kid?: string | null; forge?: boolean };
 
 export type AuthServer = {
   jwksUrl: string;
@@ -15,7 +16,8 @@ export type AuthServer = {
   stop(): Promise<void>;
 };
 
-export async function startAuthServer(): Promise<AuthServer> {
+/** `rotating`: the key set also holds the next RS256 key, as it does during a key rotation. */
+export async function startAuthServer({ rotating = false } = {}): Promise<AuthServer> {
   const keys = {
     RS256: await generateKeyPair("RS256", { extractable: true }),
     EdDSA: await generateKeyPair("EdDSA", { extractable: true }),
@@ -27,6 +29,10 @@ export async function startAuthServer(): Promise<AuthServer> {
       (Object.keys(keys) as Alg[]).map(async (alg) => ({ ...(await exportJWK(keys[alg].publicKey)), kid: `${alg}-1`, alg, use: "sig" })),
     ),
   };
+  if (rotating) {
+    const next = await generateKeyPair("RS256", { extractable: true });
+    jwks.keys.push({ ...(await exportJWK(next.publicKey)), kid: "RS256-2", alg: "RS256", use: "sig" });
+  }
   let fetches = 0;
   const server = Bun.serve({
     hostname: "127.0.0.1",
@@ -40,7 +46,11 @@ export async function startAuthServer(): Promise<AuthServer> {
     jwksUrl: `http://127.0.0.1:${server.port}/.well-known/jwks.json`,
     fetches: () => fetches,
     async sign(claims, { alg = "RS256", issuer = ISSUER, audience = AUDIENCE, expiresIn = "5m", kid = `${alg}-1`, forge = false } = {}) {
-      const jwt = new SignJWT(claims).setProtectedHeader({ alg, kid }).setIssuedAt().setIssuer(issuer).setAudience(audience);
+      const jwt = new SignJWT(claims)
+        .setProtectedHeader(kid === null ? { alg } : { alg, kid })
+        .setIssuedAt()
+        .setIssuer(issuer)
+        .setAudience(audience);
       if (expiresIn !== 0) jwt.setExpirationTime(expiresIn);
       return jwt.sign((forge ? forged : keys)[alg].privateKey);
     },

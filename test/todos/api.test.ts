@@ -283,6 +283,14 @@ describe("request bodies", () => {
     expect((await api.list(user)).json.count).toBe(0);
   });
 
+  test("a DELETE with a Content-Type but no body still deletes", async () => {
+    const user = newUserId();
+    const todo = await createTodo(user);
+    const { status } = await api.call("DELETE", `/api/v1/todos/${todo.id}`, { user, headers: { "content-type": "application/json" } });
+    expect(status).toBe(204);
+    expect((await api.get(user, todo.id)).status).toBe(404);
+  });
+
   test("a body without a JSON content type answers 415", async () => {
     const { status, json } = await api.call("POST", "/api/v1/todos", {
       user: newUserId(),
