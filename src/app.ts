@@ -1,12 +1,11 @@
 // createApp: the whole HTTP service, built from its dependencies so tests can drive it
 // in-process with app.handle(new Request(...)).
 import { cors } from "@elysiajs/cors";
-import { openapi } from "@elysiajs/openapi";
 import { Elysia } from "elysia";
 import type { Config } from "./config";
 import type { Database } from "./db/connect";
 import { createGuard } from "./db/guard";
-import { docsAssets } from "./http/docs-assets";
+import { apiReference } from "./http/api-reference";
 import { toApiError } from "./http/errors";
 import { parseJsonBody } from "./http/json-body";
 import { problemResponse } from "./http/problem";
@@ -47,42 +46,7 @@ export function createApp({ database, config, logger = createLogger(config.logLe
             })
           : new Elysia(),
       )
-      .use(
-        openapi({
-          path: "/docs",
-          specPath: "/docs/json",
-          provider: "swagger-ui",
-          // Served by this service: the reference page works with no internet access.
-          swagger: { cdn: "/docs/assets/swagger-ui-bundle.js", theme: "/docs/assets/swagger-ui.css", autoDarkMode: false },
-          exclude: { paths: ["/docs/assets/*"] },
-          documentation: {
-            info: {
-              title: "Todo API",
-              version: "1.0.0",
-              description: `Each user's todos, strictly isolated. Errors are application/problem+json with an error_code.\n\nThe caller is named by one of two schemes, chosen by the deployment: a bearer JWT (when AUTH_JWKS_URL or AUTH_JWT_SECRET is set; X-User-Id is then ignored) or the X-User-Id header set by a trusted gateway. This instance uses: **${config.auth.mode === "header" ? "X-User-Id header" : "bearer JWT"}**.`,
-            },
-            components: {
-              securitySchemes: {
-                userIdHeader: {
-                  type: "apiKey",
-                  in: "header",
-                  name: "X-User-Id",
-                  description: "Header mode (the default): the caller's user id, a UUID, set by a trusted gateway.",
-                },
-                bearerAuth: {
-                  type: "http",
-                  scheme: "bearer",
-                  bearerFormat: "JWT",
-                  description:
-                    "Bearer mode: a JWT from the auth server; its `sub` is the user's UUID. 401 codes: MISSING_TOKEN, MALFORMED_TOKEN, TOKEN_EXPIRED, INVALID_SIGNATURE, WRONG_ISSUER, WRONG_AUDIENCE, MISSING_SUBJECT, INVALID_TOKEN.",
-                },
-              },
-            },
-            security: [{ userIdHeader: [] }, { bearerAuth: [] }],
-          },
-        }),
-      )
-      .use(docsAssets)
+      .use(apiReference(config.auth))
       .onParse(({ request }) => parseJsonBody(request, config.bodyLimitBytes))
       .onError(({ code, error, request, set }) => {
         const apiError = toApiError(code, error, request);

@@ -2,8 +2,8 @@
 // development). The user id is the token's `sub`.
 import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
 import type { AuthConfig } from "../config";
-import { type ErrorCode, isUuid } from "../todos/model";
-import { ApiError, RETRY_AFTER_SECONDS } from "./problem";
+import { isUuid } from "../todos/model";
+import { ApiError, type ErrorCode, RETRY_AFTER_SECONDS } from "./problem";
 
 // An explicit allow-list: a token cannot pick a weaker algorithm, or HS256 with a public key.
 const ASYMMETRIC = ["RS256", "PS256", "ES256", "EdDSA"];

@@ -1,4 +1,41 @@
-import type { ErrorCode } from "../todos/model";
+// The error contract: every error answer is an RFC 9457 problem document with a stable error_code.
+import { t } from "elysia";
+
+/** Bearer mode's 401s: one per way a token can be wrong. */
+export const tokenErrorCodes = [
+  "MISSING_TOKEN",
+  "MALFORMED_TOKEN",
+  "TOKEN_EXPIRED",
+  "INVALID_SIGNATURE",
+  "WRONG_ISSUER",
+  "WRONG_AUDIENCE",
+  "MISSING_SUBJECT",
+  "INVALID_TOKEN",
+] as const;
+
+export const errorCodes = [
+  "VALIDATION_ERROR",
+  "MISSING_USER_CONTEXT",
+  ...tokenErrorCodes,
+  "NOT_FOUND",
+  "PAYLOAD_TOO_LARGE",
+  "UNSUPPORTED_MEDIA_TYPE",
+  "SERVER_ERROR",
+  "SERVICE_UNAVAILABLE",
+] as const;
+export type ErrorCode = (typeof errorCodes)[number];
+
+export const problemModel = t.Object(
+  {
+    type: t.String(),
+    title: t.String(),
+    status: t.Integer(),
+    detail: t.String({ description: "What went wrong and how to fix it" }),
+    error_code: t.Union(errorCodes.map((code) => t.Literal(code))),
+    field_errors: t.Optional(t.Array(t.Object({ field: t.String(), message: t.String() }))),
+  },
+  { description: "An RFC 9457 problem document (application/problem+json)" },
+);
 
 export type FieldError = { field: string; message: string };
 

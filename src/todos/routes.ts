@@ -1,8 +1,9 @@
 // HTTP ⇄ store calls, nothing else.
 import { Elysia } from "elysia";
+import { documentedResponses } from "../http/api-reference";
 import { ApiError } from "../http/problem";
 import type { UserContext } from "../http/user-context";
-import { createTodoBody, documentedResponses, todoIdParams, todoListModel, todoModel, updateTodoBody } from "./model";
+import { createTodoBody, todoIdParams, todoListModel, todoModel, updateTodoBody } from "./model";
 import type { TodoStore } from "./store";
 
 // Another user's todo answers exactly like a missing one, so ids cannot be probed.

@@ -9,18 +9,7 @@ import { and, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/connect";
 import type { Guard } from "../db/guard";
 import { todos, users } from "../db/schema";
-
-export type Todo = {
-  id: string;
-  title: string;
-  description: string | null;
-  is_completed: boolean;
-  created_at: string;
-  user_id: string;
-};
-
-export type NewTodo = { title: string; description?: string | null };
-export type TodoChanges = { title?: string; description?: string | null; is_completed?: boolean };
+import type { NewTodo, Todo, TodoChanges } from "./model";
 
 // Postgres formats the instant itself, so every driver returns the exact stored value in UTC
 // (Drizzle's bun-sql mapping of timestamps has open reports of shifted zones and lost precision).
