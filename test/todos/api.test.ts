@@ -99,8 +99,9 @@ describe("list", () => {
     const { status, json } = await api.list(user);
     expect(status).toBe(200);
     expect(json.count).toBe(3);
-    expect(json.items.map((t: { title: string }) => t.title)).toEqual(["third", "second", "first"]);
-    expect(json.items).toEqual(created.reverse());
+    // Newest first; todos created in the same millisecond come by id, descending.
+    const newestFirst = [...created].sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id));
+    expect(json.items).toEqual(newestFirst);
   });
 });
 
