@@ -267,11 +267,10 @@ describe("5b. deeply nested bodies", () => {
     ["30,000 nested arrays", `{"title":"x","description":${"[".repeat(30_000)}${"]".repeat(30_000)}}`],
     ["10,000 nested objects", `${'{"a":'.repeat(10_000)}1${"}".repeat(10_000)}`],
     ["33 nested arrays", `{"title":"x","description":${"[".repeat(33)}${"]".repeat(33)}}`],
-  ])("a body of %s is refused at once with 400, and nothing is stored", async (_, body) => {
+  ])("a body of %s is refused by the depth limit with 400, and nothing is stored", async (_, body) => {
+    // Before the limit, the 30,000-deep body stalled validation for 20 s and more, then answered 500.
     const user = newUserId();
-    const started = performance.now();
     expectProblem(await post(user, body), 400, "VALIDATION_ERROR", "nested more than 32 levels");
-    expect(performance.now() - started).toBeLessThan(2000); // it took 20 s and more before the depth limit
     await expectNothingStored(user);
   });
 
