@@ -7,9 +7,7 @@ import { ApiError } from "./problem";
 
 export type UserContext = (headers: Headers) => string | Promise<string>;
 
-export const userContextFor = (auth: AuthConfig): UserContext => (auth.mode === "header" ? userIdFromHeader : bearerUserContext(auth));
-
-export function userIdFromHeader(headers: Headers): string {
+function userIdFromHeader(headers: Headers): string {
   const value = headers.get("x-user-id")?.trim();
   if (!value) {
     throw new ApiError(400, "MISSING_USER_CONTEXT", "Send the caller's user id in the X-User-Id header.");
@@ -21,3 +19,5 @@ export function userIdFromHeader(headers: Headers): string {
   }
   return value.toLowerCase();
 }
+
+export const userContextFor = (auth: AuthConfig): UserContext => (auth.mode === "header" ? userIdFromHeader : bearerUserContext(auth));
