@@ -5,6 +5,7 @@ import { startNeonRelay } from "../test/support/neon-relay";
 import { checkSameAnswers, type Probe } from "./lib/check";
 import { createBenchDatabase, type Fixtures, postgresVersion, seed } from "./lib/database";
 import { type OpenLoopResult, runOpenLoop } from "./lib/open-loop";
+import { measureOutage } from "./lib/outage";
 import { type Launched, launch, logDir, readMemory, sampleRss, waitForOk } from "./lib/processes";
 import { type Pair, type Results, renderMarkdown, totalErrors } from "./lib/report";
 import { readSettings, type Settings } from "./lib/settings";
@@ -201,6 +202,8 @@ async function main(settings: Settings, cleanups: (() => Promise<void>)[]): Prom
 
   log("start-up:");
   const startup = [firstStart, ...(await measureStartups(settings, database.url)), floorStart];
+  log("the database down:");
+  const outage = await measureOutage(settings);
   const memoryOf = (target: Target) => ({ idle: idle[target], peakRssUnderLoadMb: list1000PeakRssMb[target], hwmMb: hwm[target] });
   return {
     date: new Date().toISOString(),
@@ -210,6 +213,7 @@ async function main(settings: Settings, cleanups: (() => Promise<void>)[]): Prom
     openLoop,
     memory: { service: memoryOf("service"), floor: memoryOf("floor") },
     startup,
+    outage,
   };
 }
 

@@ -3,8 +3,9 @@
 import { cors } from "@elysiajs/cors";
 import { Elysia } from "elysia";
 import type { Config } from "./config";
+import { createCircuit, DatabaseDownError } from "./db/circuit";
 import type { Database } from "./db/connect";
-import { createGuard } from "./db/guard";
+import { createGuard, within } from "./db/guard";
 import { apiReference } from "./http/api-reference";
 import { toApiError } from "./http/errors";
 import { parseJsonBody } from "./http/json-body";
@@ -25,7 +26,9 @@ export type AppDeps = {
 };
 
 export function createApp({ database, config, logger = createLogger(config.logLevel), isReady = () => true }: AppDeps) {
-  const guard = createGuard({ budgetMs: config.database.queryTimeoutMs, isReady });
+  const budgetMs = config.database.queryTimeoutMs;
+  const circuit = createCircuit({ probe: () => within(database.ping(), budgetMs), logger });
+  const guard = createGuard({ budgetMs, isReady, circuit });
   const todos = todoStore(database.db, guard);
   // normalize: false makes unknown body properties an error instead of silently dropping them.
   return (
@@ -53,7 +56,8 @@ export function createApp({ database, config, logger = createLogger(config.logLe
         const requestId = set.headers["x-request-id"];
         // A bug is an error with its stack; a database that is away is a warning, logged with its cause.
         if (apiError.status === 500) logger.error("request failed", { request_id: requestId, ...errorFields(error) });
-        else if (apiError.status === 503)
+        // While the circuit is open, its change of state was logged once; each 503 is not news.
+        else if (apiError.status === 503 && !(error instanceof DatabaseDownError))
           logger.warn("dependency unavailable", { request_id: requestId, ...errorFields(error, { stack: false }) });
         set.status = apiError.status;
         return problemResponse(apiError, set.headers as Record<string, string>);

@@ -26,6 +26,8 @@ export type AuthConfig =
 export type Config = {
   port: number;
   host: string;
+  /** Several processes of one deployment share the port (SO_REUSEPORT); off, a port in use is an error. */
+  reusePort: boolean;
   bodyLimitBytes: number;
   logLevel: LogLevel;
   shutdownTimeoutMs: number;
@@ -154,14 +156,20 @@ function readOrigins(env: Env): string[] {
 }
 
 export function readConfig(env: Env = process.env): Config {
+  const database = readDatabase(env);
+  const reusePort = oneOf(env, "REUSE_PORT", ["true", "false"] as const, "false") === "true";
+  if (reusePort && database.driver === "pglite") {
+    throw new ConfigError("REUSE_PORT=true needs a database server: the embedded database belongs to one process");
+  }
   return {
     port: integer(env, "PORT", 3000, 0, 65535),
     host: env.HOST?.trim() || "0.0.0.0",
+    reusePort,
     bodyLimitBytes: integer(env, "BODY_LIMIT_BYTES", 64 * 1024, 1024, 64 * 1024 * 1024),
     logLevel: oneOf(env, "LOG_LEVEL", logLevels, "info"),
     shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
     corsOrigins: readOrigins(env),
     auth: readAuth(env),
-    database: readDatabase(env),
+    database,
   };
 }

@@ -2,6 +2,7 @@
 import { createApp } from "./app";
 import { type Config, ConfigError, readConfig } from "./config";
 import { connect, type Database } from "./db/connect";
+import { DataDirectoryLockedError } from "./db/data-dir-lock";
 import { classifyDatabaseError } from "./db/errors";
 import { migrate } from "./db/migrate";
 import { createLogger, errorFields } from "./log";
@@ -24,12 +25,33 @@ let database: Database | undefined;
 process.on("SIGTERM", () => shutdown("SIGTERM"));
 process.on("SIGINT", () => shutdown("SIGINT"));
 
-database = await connect(config.database, {
-  onIdleError: (error) => logger.warn("an idle database connection was closed; the next request opens a new one", errorFields(error)),
-});
+function fail(message: string): never {
+  console.error(message);
+  process.exit(1);
+}
+
+try {
+  database = await connect(config.database, {
+    onIdleError: (error) => logger.warn("an idle database connection was closed; the next request opens a new one", errorFields(error)),
+  });
+} catch (error) {
+  if (error instanceof DataDirectoryLockedError) fail(error.message);
+  throw error;
+}
 
 // Listen first: liveness (/health) answers while the database is still asleep or down.
-app = createApp({ database, config, logger, isReady: () => ready }).listen({ port: config.port, hostname: config.host });
+try {
+  app = createApp({ database, config, logger, isReady: () => ready }).listen({
+    port: config.port,
+    hostname: config.host,
+    reusePort: config.reusePort,
+  });
+} catch (error) {
+  if ((error as { code?: unknown }).code === "EADDRINUSE") {
+    fail(`port ${config.port} on ${config.host} is already in use by another process; stop it or set PORT to another port`);
+  }
+  throw error;
+}
 logger.info("listening", {
   url: `http://${config.host}:${app.server?.port}`,
   driver: config.database.driver,

@@ -2,6 +2,12 @@ import { describe, expect, test } from "bun:test";
 import { ConfigError, readConfig } from "../src/config";
 
 describe("readConfig", () => {
+  test("the port is shared only when asked, and never over the embedded database", () => {
+    expect(readConfig({}).reusePort).toBe(false);
+    expect(readConfig({ REUSE_PORT: "true", DATABASE_URL: "postgres://u@db.internal/app" }).reusePort).toBe(true);
+    expect(() => readConfig({ REUSE_PORT: "true" })).toThrow("the embedded database belongs to one process");
+  });
+
   test("with nothing set, the service runs on the embedded database under .data/", () => {
     const config = readConfig({});
     expect(config.port).toBe(3000);

@@ -1,6 +1,7 @@
 // The results as Markdown: printed, and written to bench/results.md.
 
 import type { OpenLoopResult } from "./open-loop";
+import { type OutageResult, outageTable } from "./outage";
 import type { Memory } from "./processes";
 import type { Settings } from "./settings";
 import { postgresRestart, type StartupSummary } from "./startup";
@@ -16,6 +17,7 @@ export type Results = {
   openLoop: { name: string; result: Pair<OpenLoopResult> }[];
   memory: Pair<{ idle: Memory; peakRssUnderLoadMb: number; hwmMb: number }>;
   startup: StartupSummary[];
+  outage: OutageResult;
 };
 
 /** The goals of issue 5: what "good enough" means for the service. */
@@ -147,6 +149,7 @@ export function renderMarkdown(results: Results): string {
     ...openLoopTable(results),
     ...memoryTable(results),
     ...startupTable(results),
+    ...outageTable(results.outage),
     ...targetList(results),
   ].join("\n");
 }

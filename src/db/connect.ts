@@ -4,6 +4,7 @@ import { sql } from "drizzle-orm";
 import type { Logger } from "drizzle-orm/logger";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { DatabaseConfig, DatabaseDriver } from "../config";
+import { lockDataDirectory } from "./data-dir-lock";
 import * as schema from "./schema";
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -37,9 +38,15 @@ export async function connect(config: DatabaseConfig, options: ConnectOptions = 
     case "pglite": {
       const [{ PGlite }, { drizzle: drizzlePglite }] = await Promise.all([import("@electric-sql/pglite"), import("drizzle-orm/pglite")]);
       // PGlite creates only the last folder of the path; a fresh clone has no .data/ yet.
-      if (!config.pgliteDataDir.includes("://")) mkdirSync(config.pgliteDataDir, { recursive: true });
+      const onDisk = !config.pgliteDataDir.includes("://");
+      if (onDisk) mkdirSync(config.pgliteDataDir, { recursive: true });
+      const unlock = onDisk ? lockDataDirectory(config.pgliteDataDir) : () => {};
       const client = new PGlite(config.pgliteDataDir);
-      database = { db: drizzlePglite({ client, ...drizzleConfig }), driver: "pglite", close: () => client.close() };
+      database = {
+        db: drizzlePglite({ client, ...drizzleConfig }),
+        driver: "pglite",
+        close: () => client.close().finally(unlock),
+      };
       break;
     }
     case "bun": {

@@ -1,5 +1,6 @@
-// Every database call of a request runs inside a guard: a time budget, and retries only
-// where repeating cannot apply a write twice.
+// Every database call of a request runs inside a guard: the circuit (known down answers at once),
+// a time budget, and retries only where repeating cannot apply a write twice.
+import type { Circuit } from "./circuit";
 import { classifyDatabaseError, DatabaseUnavailableError } from "./errors";
 
 export type Guard = <T>(work: () => Promise<T>, options?: { idempotent?: boolean }) => Promise<T>;
@@ -9,12 +10,14 @@ export type GuardOptions = {
   budgetMs: number;
   /** False until migrations have run: until then nothing can succeed. */
   isReady?: () => boolean;
+  /** Known down: answer at once. A connection that cannot be made trips it. */
+  circuit: Circuit;
 };
 
-// A Neon compute waking from zero takes a moment: back off 100 ms, 200 ms, ... up to 1 s.
+// A read whose connection dropped is tried again after 100 ms, 200 ms, ... up to 1 s, within the budget.
 const backoff = (attempt: number) => Math.min(1000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2);
 
-function within<T>(work: Promise<T>, ms: number): Promise<T> {
+export function within<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new DatabaseUnavailableError(`the database did not answer within ${ms} ms`)), ms);
@@ -22,17 +25,25 @@ function within<T>(work: Promise<T>, ms: number): Promise<T> {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-export function createGuard({ budgetMs, isReady = () => true }: GuardOptions): Guard {
+export function createGuard({ budgetMs, isReady = () => true, circuit }: GuardOptions): Guard {
   return async (work, { idempotent = false } = {}) => {
     if (!isReady()) throw new DatabaseUnavailableError("the database is not ready yet");
     const deadline = Date.now() + budgetMs;
     for (let attempt = 0; ; attempt++) {
+      circuit.check();
       try {
         return await within(work(), Math.max(1, deadline - Date.now()));
       } catch (error) {
         const fault = classifyDatabaseError(error);
-        // A write is repeated only when it certainly never reached the database.
-        const retryable = fault === "unreachable" || (idempotent && fault === "unavailable");
+        // No connection could be made: every other request would wait for the same refusal.
+        if (fault === "unreachable") {
+          circuit.trip(error);
+          throw error;
+        }
+        // Dropped, or too slow: one probe tells a database that went away from one bad connection.
+        if (fault === "unavailable" && !(error instanceof DatabaseUnavailableError)) circuit.suspect();
+        // A read is repeated when its connection dropped; a write never, as it may have been applied.
+        const retryable = idempotent && fault === "unavailable";
         const wait = backoff(attempt);
         // DatabaseUnavailableError here is our own deadline: the budget is spent.
         if (!retryable || error instanceof DatabaseUnavailableError || Date.now() + wait >= deadline) throw error;
