@@ -2,7 +2,7 @@
 // requests answer 503 at once instead of each waiting out its budget. One background probe
 // closes the circuit as soon as a round trip succeeds again.
 import { errorFields, type Logger } from "../log";
-import { DatabaseUnavailableError } from "./errors";
+import { classifyDatabaseError, DatabaseUnavailableError } from "./errors";
 
 /** Thrown instead of trying the database while it is known to be down. */
 export class DatabaseDownError extends DatabaseUnavailableError {
@@ -30,6 +30,7 @@ export type CircuitOptions = {
   maxProbeDelayMs?: number;
 };
 
+const SUSPECT_PROBES = 3;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 export function createCircuit({ probe, logger, minProbeDelayMs = 100, maxProbeDelayMs = 2000 }: CircuitOptions): Circuit {
@@ -50,6 +51,21 @@ export function createCircuit({ probe, logger, minProbeDelayMs = 100, maxProbeDe
     downSince = undefined;
   }
 
+  // A pool may hold several connections the server closed: a probe that lands on another of them
+  // proves nothing, so a few tries, and only a connection that cannot be made is conclusive at once.
+  async function confirmUp() {
+    let cause: unknown;
+    for (let attempt = 0; attempt < SUSPECT_PROBES; attempt++) {
+      try {
+        return await probe();
+      } catch (error) {
+        cause = error;
+        if (classifyDatabaseError(error) === "unreachable") break;
+      }
+    }
+    trip(cause);
+  }
+
   function trip(cause: unknown) {
     if (downSince !== undefined) return;
     downSince = Date.now();
@@ -66,11 +82,9 @@ export function createCircuit({ probe, logger, minProbeDelayMs = 100, maxProbeDe
     suspect() {
       if (suspecting || downSince !== undefined) return;
       suspecting = true;
-      probe()
-        .catch(trip)
-        .finally(() => {
-          suspecting = false;
-        });
+      void confirmUp().finally(() => {
+        suspecting = false;
+      });
     },
   };
 }
