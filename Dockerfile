@@ -9,7 +9,8 @@ RUN bun install --frozen-lockfile --production --ignore-scripts
 FROM oven/bun:1.4.5-slim
 WORKDIR /app
 # Drain within 8 s, inside `docker stop`'s default 10 s grace period.
-ENV NODE_ENV=production PORT=3000 PGLITE_DATA_DIR=/app/.data/pglite SHUTDOWN_TIMEOUT_MS=8000
+# HOST=0.0.0.0: the container's port is published; inside it, loopback would be unreachable.
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 PGLITE_DATA_DIR=/app/.data/pglite SHUTDOWN_TIMEOUT_MS=8000
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY drizzle ./drizzle

@@ -64,10 +64,14 @@ Bun.serve({
         if (typeof body?.title !== "string" || !isOptionalText(body.description)) {
           return problem(422, "The body must be a JSON object with a string title and an optional string description.");
         }
+        // The service's default MAX_TODOS_PER_USER, checked in the inserting statement as the service does.
         const [created] = await sql`
           with new_user as (insert into users (id) values (${userId}) on conflict do nothing)
-          insert into todos (user_id, title, description) values (${userId}, ${body.title}, ${body.description ?? null})
+          insert into todos (user_id, title, description)
+          select ${userId}, ${body.title}, ${body.description ?? null}
+          where (select count(*) from (select from todos where user_id = ${userId} limit 10000) as existing) < 10000
           returning ${todo}`;
+        if (!created) return problem(409, "You already have 10000 todos.");
         return Response.json(created, { status: 201 });
       }),
     },

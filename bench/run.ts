@@ -4,6 +4,7 @@ import { cpus, loadavg, release, totalmem } from "node:os";
 import { startNeonRelay } from "../test/support/neon-relay";
 import { checkSameAnswers, type Probe } from "./lib/check";
 import { createBenchDatabase, type Fixtures, postgresVersion, seed } from "./lib/database";
+import { measureIdTiming } from "./lib/id-timing";
 import { type OpenLoopResult, runOpenLoop } from "./lib/open-loop";
 import { measureOutage } from "./lib/outage";
 import { type Launched, launch, logDir, readMemory, sampleRss, waitForOk } from "./lib/processes";
@@ -18,6 +19,8 @@ type Case = {
   method: Load["method"];
   paths: string[];
   userId: (target: Target) => string;
+  /** Requests take these users in turn instead. */
+  userIds?: (target: Target) => string[];
   body?: string;
   /** Also measured at a fixed rate. */
   openLoop?: boolean;
@@ -36,7 +39,8 @@ function defineCases(f: Fixtures): Case[] {
       name: "create",
       method: "POST",
       paths: ["/api/v1/todos"],
-      userId: (target) => f.creator[target],
+      userId: (target) => f.creators[target][0] as string,
+      userIds: (target) => f.creators[target],
       body: JSON.stringify({ title: "Benchmark todo", description: "Created by bun run bench" }),
     },
     // Each request changes the next of 1000 todos. Postgres writes a new row version even when the
@@ -58,7 +62,14 @@ function probesFor(f: Fixtures): Probe[] {
     { name: "retrieve one", method: "GET", status: 200, ...base },
     { name: "list 50", method: "GET", path: "/api/v1/todos", userId: f.user50, status: 200, count: 50 },
     { name: "list 1000", method: "GET", path: "/api/v1/todos", userId: f.user1000, status: 200, count: 1000 },
-    { name: "create", method: "POST", path: "/api/v1/todos", userId: f.creator.service, body: '{"title":"Probe"}', status: 201 },
+    {
+      name: "create",
+      method: "POST",
+      path: "/api/v1/todos",
+      userId: f.creators.service[0] as string,
+      body: '{"title":"Probe"}',
+      status: 201,
+    },
     {
       name: "update",
       method: "PATCH",
@@ -88,6 +99,7 @@ const loadOf = (c: Case, target: Target, process: Launched): Load => ({
   paths: c.paths,
   method: c.method,
   userId: c.userId(target),
+  userIds: c.userIds?.(target),
   body: c.body,
 });
 
@@ -198,6 +210,8 @@ async function main(settings: Settings, cleanups: (() => Promise<void>)[]): Prom
     if (c.name === "list 1000") list1000PeakRssMb = peakRssMb;
   }
   const hwm = { service: (await readMemory(service.proc.pid)).hwmMb, floor: (await readMemory(floor.proc.pid)).hwmMb };
+  log("another user's id against a missing one:");
+  const idTiming = await measureIdTiming(service.baseUrl, fixtures.user50, fixtures.singleTodoId);
   await Promise.all([service.stop(), floor.stop()]);
 
   log("start-up:");
@@ -214,6 +228,7 @@ async function main(settings: Settings, cleanups: (() => Promise<void>)[]): Prom
     memory: { service: memoryOf("service"), floor: memoryOf("floor") },
     startup,
     outage,
+    idTiming,
   };
 }
 

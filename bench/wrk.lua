@@ -7,20 +7,41 @@ if wrk.body then
   wrk.headers["Content-Type"] = "application/json"
 end
 
--- Several paths, one per line in a file: each request takes the next. The update case uses this so
--- concurrent writers change different rows instead of queueing on one row's lock.
+-- Several paths, or several users, one per line in a file: each request takes the next. The update
+-- case cycles paths so concurrent writers change different rows instead of queueing on one row's
+-- lock; the create case cycles users, as real traffic does, so that none reaches the per-user limit.
 local paths_file = os.getenv("WRK_PATHS_FILE")
-if paths_file then
+local users_file = os.getenv("WRK_USERS_FILE")
+if paths_file or users_file then
   local threads = 0
   function setup(thread)
     thread:set("thread_number", threads)
     threads = threads + 1
   end
 
+  local function lines(file, fallback)
+    local list = {}
+    if file then
+      for line in io.lines(file) do
+        list[#list + 1] = line
+      end
+    else
+      list[1] = fallback
+    end
+    return list
+  end
+
   function init(args)
+    local paths = lines(paths_file, wrk.path)
+    local users = lines(users_file, wrk.headers["X-User-Id"])
     prepared = {}
-    for path in io.lines(paths_file) do
-      prepared[#prepared + 1] = wrk.format(nil, path)
+    for i = 1, math.max(#paths, #users) do
+      local headers = {}
+      for name, value in pairs(wrk.headers) do
+        headers[name] = value
+      end
+      headers["X-User-Id"] = users[(i - 1) % #users + 1]
+      prepared[i] = wrk.format(nil, paths[(i - 1) % #paths + 1], headers)
     end
     -- Threads start far apart in the list (7919 is a prime), so they do not change the same rows at once.
     position = (thread_number * 7919) % #prepared

@@ -9,13 +9,13 @@ import { createGuard, within } from "./db/guard";
 import { apiReference } from "./http/api-reference";
 import { toApiError } from "./http/errors";
 import { parseJsonBody } from "./http/json-body";
-import { problemResponse } from "./http/problem";
+import { type ApiError, problemResponse, serverError } from "./http/problem";
+import { requestGate } from "./http/request-gate";
 import { requestLog } from "./http/request-log";
-import { securityHeaders } from "./http/security-headers";
-import { userContextFor } from "./http/user-context";
+import { type UserContext, userContextFor } from "./http/user-context";
 import { createLogger, errorFields, type Logger } from "./log";
 import { todoRoutes } from "./todos/routes";
-import { todoStore } from "./todos/store";
+import { type TodoStore, todoStore } from "./todos/store";
 
 export type AppDeps = {
   database: Database;
@@ -23,18 +23,25 @@ export type AppDeps = {
   logger?: Logger;
   /** False while start-up migrations have not run; the API answers 503 until then. */
   isReady?: () => boolean;
+  /** Seams for tests: a store of their own (one that fails, say), and who the caller is. */
+  todos?: TodoStore;
+  userIdOf?: UserContext;
 };
 
-export function createApp({ database, config, logger = createLogger(config.logLevel), isReady = () => true }: AppDeps) {
+export function createApp({ database, config, logger = createLogger(config.logLevel), isReady = () => true, ...seams }: AppDeps) {
   const budgetMs = config.database.queryTimeoutMs;
   const circuit = createCircuit({ probe: () => within(database.ping(), budgetMs), logger });
   const guard = createGuard({ budgetMs, isReady, circuit });
-  const todos = todoStore(database.db, guard);
+  const todos = seams.todos ?? todoStore(database.db, guard, { maxTodosPerUser: config.maxTodosPerUser });
+  const userIdOf = seams.userIdOf ?? userContextFor(config.auth);
+  const bodyLimits = { limit: config.bodyLimitBytes, timeoutMs: config.bodyTimeoutMs };
   // normalize: false makes unknown body properties an error instead of silently dropping them.
   return (
-    new Elysia({ normalize: false })
+    // standardHostname: false cuts the path after "http://" and whatever host follows, short or long;
+    // Elysia's default assumes a host of at least four characters (see http/request-gate.ts).
+    new Elysia({ normalize: false, handler: { standardHostname: false } })
       .use(requestLog(logger))
-      .use(securityHeaders)
+      .use(requestGate)
       // CORS is off unless CORS_ORIGINS lists the front ends allowed to call from a browser.
       .use(
         config.corsOrigins.length > 0
@@ -50,10 +57,17 @@ export function createApp({ database, config, logger = createLogger(config.logLe
           : new Elysia(),
       )
       .use(apiReference(config.auth))
-      .onParse(({ request }) => parseJsonBody(request, config.bodyLimitBytes))
+      .onParse(({ request }) => parseJsonBody(request, bodyLimits))
       .onError(({ code, error, request, set }) => {
-        const apiError = toApiError(code, error, request);
         const requestId = set.headers["x-request-id"];
+        let apiError: ApiError;
+        try {
+          apiError = toApiError(code, error, request.method);
+        } catch (mappingError) {
+          // Never Bun's debug page: describing an error must not become an error of its own.
+          logger.error("mapping an error to HTTP failed", { request_id: requestId, ...errorFields(mappingError) });
+          apiError = serverError;
+        }
         // A bug is an error with its stack; a database that is away is a warning, logged with its cause.
         if (apiError.status === 500) logger.error("request failed", { request_id: requestId, ...errorFields(error) });
         // While the circuit is open, its change of state was logged once; each 503 is not news.
@@ -71,7 +85,7 @@ export function createApp({ database, config, logger = createLogger(config.logLe
         },
         { detail: { hide: true } },
       )
-      .group("/api/v1", (api) => api.use(todoRoutes(todos, userContextFor(config.auth))))
+      .group("/api/v1", (api) => api.use(todoRoutes(todos, userIdOf)))
   );
 }
 

@@ -20,8 +20,8 @@ export type DatabaseConfig = {
 /** Who the caller is: the trusted X-User-Id header, or a verified bearer JWT. */
 export type AuthConfig =
   | { mode: "header" }
-  | { mode: "jwks"; jwksUrl: URL; issuer: string; audience?: string }
-  | { mode: "secret"; secret: Uint8Array; issuer?: string; audience?: string };
+  | { mode: "jwks"; jwksUrl: URL; issuer: string; audience?: string; maxLifetimeS: number }
+  | { mode: "secret"; secret: Uint8Array; issuer?: string; audience?: string; maxLifetimeS: number };
 
 export type Config = {
   port: number;
@@ -29,6 +29,10 @@ export type Config = {
   /** Several processes of one deployment share the port (SO_REUSEPORT); off, a port in use is an error. */
   reusePort: boolean;
   bodyLimitBytes: number;
+  /** A request body must have arrived within this long; then 408. */
+  bodyTimeoutMs: number;
+  /** How many todos one user may keep; a create past it is 409. */
+  maxTodosPerUser: number;
   logLevel: LogLevel;
   shutdownTimeoutMs: number;
   /** Origins allowed by CORS; empty turns CORS off. */
@@ -107,7 +111,7 @@ function readDatabase(env: Env): DatabaseConfig {
   };
 }
 
-const AUTH_VARIABLES = ["AUTH_JWKS_URL", "AUTH_JWT_SECRET", "AUTH_ISSUER", "AUTH_AUDIENCE"];
+const AUTH_VARIABLES = ["AUTH_JWKS_URL", "AUTH_JWT_SECRET", "AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_MAX_TOKEN_LIFETIME_S"];
 
 function readAuth(env: Env): AuthConfig {
   // Fail closed: a misspelt or half-done auth setting must not leave the service trusting X-User-Id.
@@ -120,6 +124,8 @@ function readAuth(env: Env): AuthConfig {
   const secret = env.AUTH_JWT_SECRET?.trim();
   const issuer = env.AUTH_ISSUER?.trim() || undefined;
   const audience = env.AUTH_AUDIENCE?.trim() || undefined;
+  // A token that lives for years is a password that cannot be changed.
+  const maxLifetimeS = integer(env, "AUTH_MAX_TOKEN_LIFETIME_S", 24 * 3600, 60, 365 * 24 * 3600);
   if (jwksUrl && secret) throw new ConfigError("set AUTH_JWKS_URL or AUTH_JWT_SECRET, not both");
   if (!jwksUrl && !secret && (issuer || audience)) {
     throw new ConfigError("AUTH_ISSUER and AUTH_AUDIENCE need AUTH_JWKS_URL (or AUTH_JWT_SECRET) to verify tokens with");
@@ -132,12 +138,12 @@ function readAuth(env: Env): AuthConfig {
       throw new ConfigError(`AUTH_JWKS_URL must be an https URL (http only for localhost), got "${jwksUrl}"`);
     }
     if (!issuer) throw new ConfigError("AUTH_ISSUER is required with AUTH_JWKS_URL: tokens from any other issuer must be refused");
-    return { mode: "jwks", jwksUrl: new URL(jwksUrl), issuer, audience };
+    return { mode: "jwks", jwksUrl: new URL(jwksUrl), issuer, audience, maxLifetimeS };
   }
   if (secret) {
     // HS256 with a short secret can be brute-forced offline from any token.
     if (Buffer.byteLength(secret) < 32) throw new ConfigError("AUTH_JWT_SECRET must be at least 32 bytes");
-    return { mode: "secret", secret: new TextEncoder().encode(secret), issuer, audience };
+    return { mode: "secret", secret: new TextEncoder().encode(secret), issuer, audience, maxLifetimeS };
   }
   return { mode: "header" };
 }
@@ -163,9 +169,12 @@ export function readConfig(env: Env = process.env): Config {
   }
   return {
     port: integer(env, "PORT", 3000, 0, 65535),
-    host: env.HOST?.trim() || "0.0.0.0",
+    // Loopback unless told: in header mode the service trusts X-User-Id from whoever can reach it.
+    host: env.HOST?.trim() || "127.0.0.1",
     reusePort,
     bodyLimitBytes: integer(env, "BODY_LIMIT_BYTES", 64 * 1024, 1024, 64 * 1024 * 1024),
+    bodyTimeoutMs: integer(env, "BODY_TIMEOUT_MS", 10_000, 100, 600_000),
+    maxTodosPerUser: integer(env, "MAX_TODOS_PER_USER", 10_000, 1, 100_000_000),
     logLevel: oneOf(env, "LOG_LEVEL", logLevels, "info"),
     shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
     corsOrigins: readOrigins(env),

@@ -5,6 +5,7 @@ import { connect, type Database } from "./db/connect";
 import { DataDirectoryLockedError } from "./db/data-dir-lock";
 import { classifyDatabaseError } from "./db/errors";
 import { migrate } from "./db/migrate";
+import { problemResponse, serverError } from "./http/problem";
 import { createLogger, errorFields } from "./log";
 
 let config: Config;
@@ -45,6 +46,13 @@ try {
     port: config.port,
     hostname: config.host,
     reusePort: config.reusePort,
+    // Never Bun's debug page (source lines, absolute paths), whatever NODE_ENV says.
+    development: false,
+    // The last resort, for an error that escapes Elysia's own handling.
+    error(error) {
+      logger.error("request failed outside the app", errorFields(error));
+      return problemResponse(serverError, { "x-content-type-options": "nosniff", "cache-control": "no-store" });
+    },
   });
 } catch (error) {
   if ((error as { code?: unknown }).code === "EADDRINUSE") {

@@ -13,7 +13,7 @@ function appWith(auth: AuthConfig) {
   const { database, config } = sharedDatabase();
   return createApp({ database, config: { ...config, auth } });
 }
-const jwksApp = appWith({ mode: "jwks", jwksUrl: new URL(authServer.jwksUrl), issuer: ISSUER, audience: AUDIENCE });
+const jwksApp = appWith({ mode: "jwks", jwksUrl: new URL(authServer.jwksUrl), issuer: ISSUER, audience: AUDIENCE, maxLifetimeS: 86_400 });
 // testClient also sends X-User-Id; raw calls below control every header themselves.
 const api = testClient(jwksApp);
 
@@ -103,7 +103,7 @@ describe("401, with a distinct error code, when the token is", () => {
 
 describe("development mode with AUTH_JWT_SECRET (HS256)", () => {
   const secret = new TextEncoder().encode("a-development-secret-of-32-bytes!");
-  const app = testClient(appWith({ mode: "secret", secret }));
+  const app = testClient(appWith({ mode: "secret", maxLifetimeS: 86_400, secret }));
   const sign = (sub: string, key = secret) => new SignJWT({ sub }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("5m").sign(key);
 
   test("a token signed with the secret is accepted; another secret is refused", async () => {
@@ -121,7 +121,9 @@ describe("development mode with AUTH_JWT_SECRET (HS256)", () => {
 test("a token that names no key, while the key set holds several that fit, is refused with 401", async () => {
   const rotating = await startAuthServer({ rotating: true });
   try {
-    const app = testClient(appWith({ mode: "jwks", jwksUrl: new URL(rotating.jwksUrl), issuer: ISSUER, audience: AUDIENCE }));
+    const app = testClient(
+      appWith({ mode: "jwks", jwksUrl: new URL(rotating.jwksUrl), issuer: ISSUER, audience: AUDIENCE, maxLifetimeS: 86_400 }),
+    );
     const token = await rotating.sign({ sub: newUserId() }, { kid: null });
     const response = await app.call("GET", "/api/v1/todos", { headers: { authorization: `Bearer ${token}` } });
     expect(response.status).toBe(401);
@@ -136,7 +138,13 @@ test("when the auth server answers with an error instead of its keys, requests a
   const broken = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("bad gateway", { status: 502 }) });
   try {
     const app = testClient(
-      appWith({ mode: "jwks", jwksUrl: new URL(`http://127.0.0.1:${broken.port}/jwks`), issuer: ISSUER, audience: AUDIENCE }),
+      appWith({
+        mode: "jwks",
+        jwksUrl: new URL(`http://127.0.0.1:${broken.port}/jwks`),
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        maxLifetimeS: 86_400,
+      }),
     );
     const token = await authServer.sign({ sub: newUserId() });
     const response = await app.call("GET", "/api/v1/todos", { headers: { authorization: `Bearer ${token}` } });
@@ -150,7 +158,9 @@ test("when the auth server answers with an error instead of its keys, requests a
 test("when the auth server's keys cannot be fetched, requests answer 503, not 401 or 500", async () => {
   const down = await startAuthServer();
   const token = await down.sign({ sub: newUserId() });
-  const app = testClient(appWith({ mode: "jwks", jwksUrl: new URL(down.jwksUrl), issuer: ISSUER, audience: AUDIENCE }));
+  const app = testClient(
+    appWith({ mode: "jwks", jwksUrl: new URL(down.jwksUrl), issuer: ISSUER, audience: AUDIENCE, maxLifetimeS: 86_400 }),
+  );
   await down.stop();
   const response = await app.call("GET", "/api/v1/todos", { headers: { authorization: `Bearer ${token}` } });
   expect(response.status).toBe(503);

@@ -11,6 +11,9 @@ describe("readConfig", () => {
   test("with nothing set, the service runs on the embedded database under .data/", () => {
     const config = readConfig({});
     expect(config.port).toBe(3000);
+    expect(config.host).toBe("127.0.0.1");
+    expect(config.maxTodosPerUser).toBe(10_000);
+    expect(config.bodyTimeoutMs).toBe(10_000);
     expect(config.bodyLimitBytes).toBe(65536);
     expect(config.database).toMatchObject({ driver: "pglite", url: undefined, pgliteDataDir: ".data/pglite", poolMax: 10 });
   });

@@ -40,8 +40,11 @@ export type Fixtures = {
   /** Owns 1000 todos, updated in turn: 32 writers on one row would measure Postgres's row lock, not the service. */
   updateUser: string;
   updateTodoIds: string[];
-  /** Each target creates todos for its own user, so the list users above never change. */
-  creator: { service: string; floor: string };
+  /**
+   * Each target creates todos for users of its own, so the list users above never change: many of
+   * them in turn, as real traffic is, so that no one reaches the per-user limit (MAX_TODOS_PER_USER).
+   */
+  creators: { service: string[]; floor: string[] };
 };
 
 /** Seeds with SQL: exact counts, fast, and distinct creation times so "newest first" has one answer. */
@@ -53,10 +56,10 @@ export async function seed(url: string): Promise<Fixtures> {
       user1000: crypto.randomUUID(),
       singleUser: crypto.randomUUID(),
       updateUser: crypto.randomUUID(),
-      creator: { service: crypto.randomUUID(), floor: crypto.randomUUID() },
+      creators: { service: manyUsers(), floor: manyUsers() },
     };
-    const { user50, user1000, singleUser, updateUser, creator } = fixtures;
-    const userIds = [user50, user1000, singleUser, updateUser, creator.service, creator.floor];
+    const { user50, user1000, singleUser, updateUser, creators } = fixtures;
+    const userIds = [user50, user1000, singleUser, updateUser, ...creators.service, ...creators.floor];
     await sql`insert into users ${sql(userIds.map((id) => ({ id })))}`;
     await insertTodos(sql, user50, 50);
     await insertTodos(sql, user1000, 1000);
@@ -68,6 +71,8 @@ export async function seed(url: string): Promise<Fixtures> {
     await sql.close();
   }
 }
+
+const manyUsers = () => Array.from({ length: 1000 }, () => crypto.randomUUID());
 
 async function insertTodos(sql: SQL, userId: string, count: number): Promise<{ id: string }[]> {
   return sql`

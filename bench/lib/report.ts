@@ -1,5 +1,6 @@
 // The results as Markdown: printed, and written to bench/results.md.
 
+import { type IdTimingResult, idTimingTable } from "./id-timing";
 import type { OpenLoopResult } from "./open-loop";
 import { type OutageResult, outageTable } from "./outage";
 import type { Memory } from "./processes";
@@ -18,6 +19,7 @@ export type Results = {
   memory: Pair<{ idle: Memory; peakRssUnderLoadMb: number; hwmMb: number }>;
   startup: StartupSummary[];
   outage: OutageResult;
+  idTiming: IdTimingResult;
 };
 
 /** The goals of issue 5: what "good enough" means for the service. */
@@ -150,6 +152,7 @@ export function renderMarkdown(results: Results): string {
     ...memoryTable(results),
     ...startupTable(results),
     ...outageTable(results.outage),
+    ...idTimingTable(results.idTiming),
     ...targetList(results),
   ].join("\n");
 }

@@ -4,7 +4,14 @@
 import { logDir } from "./processes";
 
 /** What to send: one request, or a cycle over several paths. */
-export type Load = { baseUrl: string; paths: string[]; method: "GET" | "POST" | "PATCH"; userId: string; body?: string };
+export type Load = {
+  baseUrl: string;
+  paths: string[];
+  method: "GET" | "POST" | "PATCH";
+  userId: string;
+  userIds?: string[];
+  body?: string;
+};
 export type LoadShape = { durationS: number; connections: number; threads: number };
 
 export type ClosedLoopResult = {
@@ -40,8 +47,17 @@ export async function runWrk(load: Load, shape: LoadShape): Promise<ClosedLoopRe
   const args = ["-t", `${shape.threads}`, "-c", `${shape.connections}`, "-d", `${shape.durationS}s`, "--timeout", "5s", "-s", script];
   const pathsFile = load.paths.length > 1 ? `${logDir}/wrk-paths.txt` : undefined;
   if (pathsFile) await Bun.write(pathsFile, `${load.paths.join("\n")}\n`);
+  const usersFile = load.userIds ? `${logDir}/wrk-users.txt` : undefined;
+  if (usersFile) await Bun.write(usersFile, `${load.userIds?.join("\n")}\n`);
   const proc = Bun.spawn(["wrk", ...args, load.baseUrl + load.paths[0]], {
-    env: { ...process.env, WRK_METHOD: load.method, WRK_USER_ID: load.userId, WRK_BODY: load.body, WRK_PATHS_FILE: pathsFile },
+    env: {
+      ...process.env,
+      WRK_METHOD: load.method,
+      WRK_USER_ID: load.userId,
+      WRK_BODY: load.body,
+      WRK_PATHS_FILE: pathsFile,
+      WRK_USERS_FILE: usersFile,
+    },
     stdout: "pipe",
     stderr: "pipe",
   });

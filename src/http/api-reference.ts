@@ -49,7 +49,8 @@ export function apiReference(auth: AuthConfig) {
     .get(
       "/docs/assets/:file",
       ({ params }) => {
-        if (!assets.includes(params.file)) throw new ApiError(404, "NOT_FOUND", `There is no /docs/assets/${params.file.slice(0, 100)}.`);
+        if (!assets.includes(params.file))
+          throw new ApiError(404, "NOT_FOUND", `The docs page has no such asset; it uses ${assets.join(" and ")}.`);
         return Bun.file(new URL(params.file, dist));
       },
       { detail: { hide: true } },
@@ -57,9 +58,11 @@ export function apiReference(auth: AuthConfig) {
 }
 
 const problemStatuses: Record<number, string> = {
-  400: "Missing or malformed X-User-Id, path id or JSON",
+  400: "Missing or malformed Host, X-User-Id, path id or JSON",
   401: "Bearer mode: missing, malformed, expired or untrusted token",
   404: "No such todo for this user (another user's todo answers the same)",
+  408: "The body did not arrive within BODY_TIMEOUT_MS",
+  409: "TODO_LIMIT_REACHED: the user already has MAX_TODOS_PER_USER todos",
   413: "Body over the size limit",
   415: "Body is not JSON",
   422: "Body breaks a rule; field_errors says which",

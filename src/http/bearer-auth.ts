@@ -1,8 +1,9 @@
 // Bearer JWTs, verified with jose against the auth server's JWKS (or an HS256 secret in
 // development). The user id is the token's `sub`.
-import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
 import type { AuthConfig } from "../config";
-import { isUuid } from "../todos/model";
+import { isUuid } from "../uuid";
+import { jsonShapeProblem } from "./json-body";
 import { ApiError, type ErrorCode, RETRY_AFTER_SECONDS } from "./problem";
 
 // An explicit allow-list: a token cannot pick a weaker algorithm, or HS256 with a public key.
@@ -54,6 +55,33 @@ function explain(error: unknown, fetchesKeys: boolean): ApiError {
   throw error;
 }
 
+/** A header or claim given twice: jose (JSON.parse) keeps the last, another verifier may take the first. */
+function hasRepeatedMember(token: string): boolean {
+  return token.split(".", 2).some((part) => {
+    const json = Buffer.from(part, "base64url").toString("utf8");
+    return json.startsWith("{") && jsonShapeProblem(json) !== undefined;
+  });
+}
+
+const TIME_CLAIMS = ["exp", "nbf", "iat"] as const;
+
+/** Refuses time claims that are not finite (1e309 parses as Infinity and would never expire) and tokens that live too long. */
+function checkLifetime(payload: JWTPayload, maxLifetimeS: number): void {
+  for (const claim of TIME_CLAIMS) {
+    const value = payload[claim];
+    if (value !== undefined && !Number.isFinite(value)) {
+      throw unauthorized("MALFORMED_TOKEN", `The token's "${claim}" claim must be a finite number of seconds.`);
+    }
+  }
+  const start = payload.iat ?? Date.now() / 1000;
+  if ((payload.exp as number) - start > maxLifetimeS) {
+    throw unauthorized(
+      "INVALID_TOKEN",
+      `The token lives longer than the ${maxLifetimeS} s this service accepts; ask for a shorter-lived one.`,
+    );
+  }
+}
+
 export function bearerUserContext(auth: Exclude<AuthConfig, { mode: "header" }>): (headers: Headers) => Promise<string> {
   const key: JWTVerifyGetKey | Uint8Array =
     auth.mode === "jwks"
@@ -73,13 +101,16 @@ export function bearerUserContext(auth: Exclude<AuthConfig, { mode: "header" }>)
     if (scheme?.toLowerCase() !== "bearer" || !token || rest.length > 0) {
       throw unauthorized("MALFORMED_TOKEN", "The Authorization header must be exactly: Bearer <token>.");
     }
-    let sub: unknown;
+    if (hasRepeatedMember(token)) throw unauthorized("MALFORMED_TOKEN", "The token names a header parameter or claim twice.");
+    let payload: JWTPayload;
     try {
       // jose's overloads differ for a key set and a secret; both are valid here.
-      ({ sub } = (await jwtVerify(token, key as Uint8Array, options)).payload);
+      ({ payload } = await jwtVerify(token, key as Uint8Array, options));
     } catch (error) {
       throw explain(error, auth.mode === "jwks");
     }
+    checkLifetime(payload, auth.maxLifetimeS);
+    const { sub } = payload;
     if (typeof sub !== "string" || !isUuid(sub))
       throw unauthorized("MISSING_SUBJECT", "The token's subject (sub) must be the user's UUID.");
     return sub.toLowerCase();

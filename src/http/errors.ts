@@ -1,9 +1,11 @@
 // Every error becomes HTTP here, and only here.
+import type { TSchema } from "@sinclair/typebox";
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
-import type { ValidationError } from "elysia";
+import { Value } from "@sinclair/typebox/value";
+import { ParseError, ValidationError } from "elysia";
 import { classifyDatabaseError } from "../db/errors";
-import { formatMessages } from "../todos/model";
-import { ApiError, type FieldError, RETRY_AFTER_SECONDS } from "./problem";
+import { ApiError, type FieldError, RETRY_AFTER_SECONDS, serverError } from "./problem";
+import { formatMessage } from "./validation";
 
 function describe(error: ValueError): string {
   const { schema } = error;
@@ -21,7 +23,7 @@ function describe(error: ValueError): string {
     case ValueErrorType.StringMaxLength:
       return `must be at most ${schema.maxLength} characters`;
     case ValueErrorType.StringFormat:
-      return formatMessages[schema.format as string] ?? error.message;
+      return formatMessage(schema.format) ?? error.message;
     case ValueErrorType.String:
       return "must be a string";
     case ValueErrorType.Boolean:
@@ -42,10 +44,16 @@ function fieldName(error: ValueError): string {
   return "(body)";
 }
 
+// TypeBox's own errors, not Elysia's `all`: Elysia's summaries interpolate the value, which throws on {"toString":1}.
+function valueErrors({ validator, value }: ValidationError): Iterable<ValueError> {
+  const checker = validator as { Errors?: (value: unknown) => Iterable<ValueError>; schema?: TSchema };
+  return checker.Errors ? checker.Errors(value) : Value.Errors((checker.schema ?? validator) as TSchema, value);
+}
+
 function fieldErrors(error: ValidationError): FieldError[] {
   const seen = new Set<string>();
   const result: FieldError[] = [];
-  for (const valueError of error.all) {
+  for (const valueError of valueErrors(error)) {
     const field = fieldName(valueError);
     if (seen.has(field)) continue; // a field's first error is the one to fix first
     seen.add(field);
@@ -64,20 +72,17 @@ function validationError(error: ValidationError): ApiError {
 }
 
 /** Maps whatever a request raised to the error the client sees. */
-export function toApiError(code: string | number, error: unknown, request: Request): ApiError {
+export function toApiError(code: string | number, error: unknown, method: string): ApiError {
   if (error instanceof ApiError) return error;
-  switch (code) {
-    case "VALIDATION":
-      return validationError(error as ValidationError);
-    case "PARSE": {
-      // Elysia wraps what our body parser throws (413, 415, bad JSON) in its ParseError.
-      const cause = (error as Error).cause;
-      if (cause instanceof ApiError) return cause;
-      return new ApiError(400, "VALIDATION_ERROR", "The request body could not be parsed; send a JSON object.");
-    }
-    case "NOT_FOUND":
-      return new ApiError(404, "NOT_FOUND", `There is no ${request.method} ${new URL(request.url).pathname}; see /docs.`);
+  if (error instanceof ValidationError) return validationError(error);
+  if (error instanceof ParseError) {
+    // Elysia wraps what our body parser throws (413, 415, 408, bad JSON) in its ParseError.
+    if (error.cause instanceof ApiError) return error.cause;
+    return new ApiError(400, "VALIDATION_ERROR", "The request body could not be parsed; send a JSON object.");
   }
+  // Nothing decoded from the path is echoed back.
+  if (code === "NOT_FOUND")
+    return new ApiError(404, "NOT_FOUND", `No ${method} route matches this path; the API is under /api/v1, see /docs.`);
   switch (classifyDatabaseError(error)) {
     case "unreachable":
     case "unavailable":
@@ -87,5 +92,5 @@ export function toApiError(code: string | number, error: unknown, request: Reque
     case "invalid-input":
       return new ApiError(422, "VALIDATION_ERROR", "The database refused a value in the request; check its length and characters.");
   }
-  return new ApiError(500, "SERVER_ERROR", "Something went wrong on our side; it has been logged.");
+  return serverError;
 }

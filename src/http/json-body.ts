@@ -1,4 +1,4 @@
-// Request bodies: JSON only, size-limited while streaming, parsed once.
+// Request bodies: JSON only, size- and time-limited, parsed once.
 import { ApiError } from "./problem";
 
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
@@ -7,26 +7,48 @@ function tooLarge(limit: number) {
   return new ApiError(413, "PAYLOAD_TOO_LARGE", `The request body is larger than ${limit} bytes.`);
 }
 
-async function readText(request: Request, limit: number): Promise<string> {
-  const declared = Number(request.headers.get("content-length"));
-  if (declared > limit) throw tooLarge(limit);
-  if (!request.body) return "";
-  // Content-Length may be absent (chunked) or wrong: count what actually arrives.
+// Content-Length may be absent (chunked): count what actually arrives.
+async function readChunks(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of request.body) {
+  for await (const chunk of body) {
     size += chunk.byteLength;
     if (size > limit) throw tooLarge(limit);
     chunks.push(chunk);
   }
-  return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
+  return Buffer.concat(chunks);
+}
+
+async function readBytes(request: Request, limit: number, timeoutMs: number): Promise<Uint8Array> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
+  if (!request.body) return new Uint8Array(0);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // A body sent one byte every few seconds would hold its memory and a connection for as long as it likes.
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ApiError(408, "REQUEST_TIMEOUT", `The request body did not arrive within ${timeoutMs} ms; send it at once.`)),
+      timeoutMs,
+    );
+  });
+  // With a declared length, HTTP framing stops Bun at that many bytes: one read, no stream callbacks.
+  // (A Request built in-process is not framed, hence the check after reading.)
+  const body =
+    declared !== null
+      ? request.arrayBuffer().then((buffer) => {
+          if (buffer.byteLength > limit) throw tooLarge(limit);
+          return new Uint8Array(buffer);
+        })
+      : readChunks(request.body, limit);
+  return Promise.race([body, deadline]).finally(() => clearTimeout(timer));
 }
 
 const METHODS_WITH_BODIES = new Set(["POST", "PUT", "PATCH"]);
 
-export async function parseJsonBody(request: Request, limit: number): Promise<unknown> {
-  // A DELETE's body is ignored, even when a client library sends a Content-Type with none.
-  if (!METHODS_WITH_BODIES.has(request.method)) return undefined;
+/** The body as JSON; null, and not read at all, for a method whose body we ignore (DELETE). */
+export async function parseJsonBody(request: Request, { limit, timeoutMs }: { limit: number; timeoutMs: number }): Promise<unknown> {
+  // null, not undefined: undefined would let Elysia's own parser read the body.
+  if (!METHODS_WITH_BODIES.has(request.method)) return null;
   // No body at all: leave it to the route's schema to require one.
   if (!request.body && !request.headers.has("content-type")) return undefined;
   const contentType = request.headers.get("content-type") ?? "";
@@ -37,11 +59,11 @@ export async function parseJsonBody(request: Request, limit: number): Promise<un
       `Send the body as JSON with Content-Type: application/json (got "${contentType.slice(0, 100) || "none"}").`,
     );
   }
+  const bytes = await readBytes(request, limit, timeoutMs);
   let text: string;
   try {
-    text = await readText(request, limit);
-  } catch (error) {
-    if (error instanceof ApiError) throw error;
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
     throw new ApiError(400, "VALIDATION_ERROR", "The request body is not valid UTF-8.");
   }
   let body: unknown;
@@ -50,7 +72,8 @@ export async function parseJsonBody(request: Request, limit: number): Promise<un
   } catch (error) {
     throw new ApiError(400, "VALIDATION_ERROR", `The request body is not valid JSON: ${(error as Error).message}.`);
   }
-  checkKeysAndDepth(text);
+  const problem = jsonShapeProblem(text);
+  if (problem) throw new ApiError(400, "VALIDATION_ERROR", `The request body ${problem}.`);
   return body;
 }
 
@@ -59,28 +82,27 @@ const MAX_DEPTH = 32;
 // In text known to be valid JSON: a string (with the colon that makes it a key), or a bracket.
 const TOKEN = /("[^"\\]*(?:\\.[^"\\]*)*")(\s*:)?|[{}[\]]/g;
 
-// Duplicate keys: JSON.parse silently keeps the last one, while a proxy or WAF in front may have checked the first.
-function checkKeysAndDepth(text: string): void {
+/**
+ * What is wrong with the shape of text known to be valid JSON, if anything: a key twice in one
+ * object (JSON.parse silently keeps the last one, while a proxy, WAF or other reader may take the
+ * first), or nesting deeper than any of our documents has.
+ */
+export function jsonShapeProblem(text: string): string | undefined {
   const open: (Set<string> | null)[] = []; // per open bracket: an object's keys so far, or null for an array
   for (const [token, literal, colon] of text.matchAll(TOKEN)) {
     if (token === "{" || token === "[") {
       open.push(token === "{" ? new Set() : null);
-      if (open.length > MAX_DEPTH) {
-        throw new ApiError(400, "VALIDATION_ERROR", `The request body is nested more than ${MAX_DEPTH} levels deep.`);
-      }
+      if (open.length > MAX_DEPTH) return `is nested more than ${MAX_DEPTH} levels deep`;
     } else if (token === "}" || token === "]") open.pop();
     else if (colon && literal) {
       const key = JSON.parse(literal) as string; // so "t\u0069tle" and "title" compare equal
       const keys = open.at(-1);
       if (keys?.has(key)) {
         const name = JSON.stringify(key.length > 100 ? `${key.slice(0, 100)}…` : key);
-        throw new ApiError(
-          400,
-          "VALIDATION_ERROR",
-          `The request body has the property ${name} twice in one object; send each property once.`,
-        );
+        return `has the property ${name} twice in one object; send each property once`;
       }
       keys?.add(key);
     }
   }
+  return undefined;
 }

@@ -14,10 +14,13 @@ export const tokenErrorCodes = [
 ] as const;
 
 export const errorCodes = [
+  "BAD_REQUEST",
   "VALIDATION_ERROR",
   "MISSING_USER_CONTEXT",
   ...tokenErrorCodes,
   "NOT_FOUND",
+  "TODO_LIMIT_REACHED",
+  "REQUEST_TIMEOUT",
   "PAYLOAD_TOO_LARGE",
   "UNSUPPORTED_MEDIA_TYPE",
   "SERVER_ERROR",
@@ -42,7 +45,10 @@ export type FieldError = { field: string; message: string };
 /** What a 503 tells the client to wait before retrying. */
 export const RETRY_AFTER_SECONDS = "5";
 
-/** An error the client can act on; app.ts turns it into a problem+json response. */
+/**
+ * An error the client can act on. Elysia answers with toResponse() wherever it is thrown, whatever
+ * plugin's route or hook threw it and whichever error hooks were registered before it.
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -53,12 +59,21 @@ export class ApiError extends Error {
   ) {
     super(detail);
   }
+
+  toResponse(): Response {
+    return problemResponse(this);
+  }
 }
+
+/** A bug: the client learns nothing of it but that it was logged. */
+export const serverError = new ApiError(500, "SERVER_ERROR", "Something went wrong on our side; it has been logged.");
 
 const titles: Record<number, string> = {
   400: "Bad Request",
   401: "Unauthorized",
   404: "Not Found",
+  408: "Request Timeout",
+  409: "Conflict",
   413: "Content Too Large",
   415: "Unsupported Media Type",
   422: "Unprocessable Content",

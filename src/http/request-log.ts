@@ -1,6 +1,7 @@
 // One structured log line per request, and a request id the caller can quote to us.
 import { Elysia } from "elysia";
 import type { Logger } from "../log";
+import { realPath } from "./request-gate";
 
 // A caller's X-Request-Id is kept only if it is short and plain; anything else could forge log lines.
 const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -20,7 +21,8 @@ export function requestLog(logger: Logger) {
       const started = startedAt.get(request);
       logger.info("request", {
         method: request.method,
-        route: route || new URL(request.url).pathname,
+        // The route template; a request that matched none is logged by its path as sent.
+        route: route || realPath(request.url) || null,
         status: set.status,
         duration_ms: started === undefined ? undefined : Math.round((performance.now() - started) * 100) / 100,
         request_id: set.headers["x-request-id"],

@@ -1,7 +1,7 @@
 // Who is calling: a verified bearer JWT when authentication is configured; otherwise the
 // X-User-Id header, trusted as is (the service then belongs behind a gateway that sets it).
 import type { AuthConfig } from "../config";
-import { isUuid } from "../todos/model";
+import { isUuid } from "../uuid";
 import { bearerUserContext } from "./bearer-auth";
 import { ApiError } from "./problem";
 

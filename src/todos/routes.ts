@@ -8,6 +8,8 @@ import type { TodoStore } from "./store";
 
 // Another user's todo answers exactly like a missing one, so ids cannot be probed.
 const notFound = () => new ApiError(404, "NOT_FOUND", "No todo with this id exists.");
+const limitReached = (limit: number) =>
+  new ApiError(409, "TODO_LIMIT_REACHED", `You already have ${limit} todos, the most one user may keep; delete some to make room.`);
 
 // Every route may answer these; a body adds 413, 415 and 422, a path id 404.
 const always = [400, 401, 503];
@@ -16,14 +18,22 @@ const withBody = [413, 415, 422];
 export function todoRoutes(todos: TodoStore, userIdOf: UserContext) {
   return new Elysia({ prefix: "/todos", tags: ["todos"], normalize: false })
     .derive(async ({ request }) => ({ userId: await userIdOf(request.headers) }))
-    .post("", async ({ userId, body, status }) => status(201, await todos.create(userId, body)), {
-      body: createTodoBody,
-      detail: {
-        summary: "Create a todo",
-        operationId: "createTodo",
-        responses: documentedResponses({ 201: todoModel }, [...always, ...withBody]),
+    .post(
+      "",
+      async ({ userId, body, status }) => {
+        const todo = await todos.create(userId, body);
+        if (!todo) throw limitReached(todos.maxTodosPerUser);
+        return status(201, todo);
       },
-    })
+      {
+        body: createTodoBody,
+        detail: {
+          summary: "Create a todo",
+          operationId: "createTodo",
+          responses: documentedResponses({ 201: todoModel }, [...always, ...withBody, 408, 409]),
+        },
+      },
+    )
     .get(
       "",
       async ({ userId }) => {
@@ -67,7 +77,7 @@ export function todoRoutes(todos: TodoStore, userIdOf: UserContext) {
         detail: {
           summary: "Change the title, description or completion of a todo",
           operationId: "updateTodo",
-          responses: documentedResponses({ 200: todoModel }, [...always, 404, ...withBody]),
+          responses: documentedResponses({ 200: todoModel }, [...always, 404, ...withBody, 408]),
         },
       },
     )

@@ -27,6 +27,9 @@ const todoColumns = {
 
 const userId = sql.placeholder("userId");
 const ownTodo = and(eq(todos.userId, userId), eq(todos.id, sql.placeholder("id")));
+const maxTodos = sql.placeholder("maxTodos");
+// Counting stops at the limit, so a user near it costs at most that many index entries.
+const underLimit = sql`(select count(*) from (select from ${todos} where ${todos.userId} = ${userId} limit ${maxTodos}) as existing) < ${maxTodos}`;
 
 // Drizzle's prepared queries also have all(): the driver's own row objects, without Drizzle's
 // per-column mapping, which was a fifth of a list's CPU (bench/results.md). It is not in
@@ -39,10 +42,24 @@ function prepareStatements(db: Db) {
   // The user is created on their first write, in the same statement as the todo.
   const newUser = db.$with("new_user").as(db.insert(users).values({ id: userId }).onConflictDoNothing().returning({ id: users.id }));
   return {
+    // INSERT ... SELECT, so that the limit is checked in the statement that inserts. Drizzle's
+    // insert-select takes every column in the table's order, hence the defaults spelt out.
     create: db
       .with(newUser)
       .insert(todos)
-      .values({ userId, title: sql.placeholder("title"), description: sql.placeholder("description") })
+      .select(
+        db
+          .select({
+            id: sql`gen_random_uuid()`.as("id"),
+            userId: sql`${userId}::uuid`.as("user_id"),
+            title: sql`${sql.placeholder("title")}`.as("title"),
+            description: sql`${sql.placeholder("description")}`.as("description"),
+            isCompleted: sql`false`.as("is_completed"),
+            createdAt: sql`now()`.as("created_at"),
+          })
+          .from(sql`(values (1)) as one_row(x)`)
+          .where(underLimit),
+      )
       .returning(todoColumns)
       .prepare("create_todo"),
     list: db
@@ -70,15 +87,17 @@ function prepareUpdate(db: Db, fields: (keyof TodoChanges)[]) {
 }
 
 /** The data module for one database; each call runs inside the guard (time budget, safe retries). */
-export function todoStore(db: Db, guard: Guard) {
+export function todoStore(db: Db, guard: Guard, { maxTodosPerUser }: { maxTodosPerUser: number }) {
   const statements = prepareStatements(db);
   const updates = new Map<string, ReturnType<typeof prepareUpdate>>();
 
   return {
-    async create(userId: string, input: NewTodo): Promise<Todo> {
-      const values = { userId, title: input.title, description: input.description ?? null };
+    maxTodosPerUser,
+
+    /** The new todo, or undefined when the user already has maxTodosPerUser todos. */
+    async create(userId: string, input: NewTodo): Promise<Todo | undefined> {
+      const values = { userId, title: input.title, description: input.description ?? null, maxTodos: maxTodosPerUser };
       const [todo] = await guard(() => todoRows(statements.create, values));
-      if (!todo) throw new Error("insert returned no row");
       return todo;
     },
 

@@ -24,7 +24,7 @@ const tokenFor = (user: string) => {
 export function suiteApp() {
   const { database, config } = sharedDatabase();
   const auth = authServer
-    ? { mode: "jwks" as const, jwksUrl: new URL(authServer.jwksUrl), issuer: ISSUER, audience: AUDIENCE }
+    ? { mode: "jwks" as const, jwksUrl: new URL(authServer.jwksUrl), issuer: ISSUER, audience: AUDIENCE, maxLifetimeS: 86_400 }
     : config.auth;
   return createApp({ database, config: { ...config, auth } });
 }

@@ -1,0 +1,48 @@
+// How request schemas check text, and what a failed check tells the caller. The string formats are
+// registered under names of our own: TypeBox's registry is global, and Elysia has a "uuid" of its own.
+import { FormatRegistry, type TSchema } from "@sinclair/typebox";
+import { isUuid } from "../uuid";
+
+// Control characters are never wanted; a multi-line text may keep tabs and line breaks. NUL would
+// also be refused by Postgres, and a lone UTF-16 surrogate cannot be stored as UTF-8 unchanged.
+const CONTROL = /\p{Cc}/u;
+const CONTROL_EXCEPT_WHITESPACE = /(?![\t\n\r])\p{Cc}/u;
+// Bidirectional overrides and isolates reorder what a reader sees ("Trojan Source").
+const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/u;
+// Format characters (zero-width spaces and joiners, BOM, bidirectional marks) show nothing.
+const VISIBLE = /[^\p{White_Space}\p{Cf}]/u;
+
+const formats = {
+  "visible-text": {
+    check: (value: string) => value.isWellFormed() && !CONTROL.test(value) && !BIDI_CONTROL.test(value) && VISIBLE.test(value),
+    message: "must contain a visible character, and no control characters, bidirectional overrides or unpaired surrogates",
+  },
+  "plain-text": {
+    check: (value: string) => value.isWellFormed() && !CONTROL_EXCEPT_WHITESPACE.test(value) && !BIDI_CONTROL.test(value),
+    message: "must not contain control characters (other than tab and line breaks), bidirectional overrides or unpaired surrogates",
+  },
+  "api-uuid": { check: isUuid, message: "must be a UUID such as 3f2b6c1e-8a4d-4e8f-9b1a-2c3d4e5f6a7b" },
+} as const;
+
+export type TextFormat = keyof typeof formats;
+
+for (const [name, { check }] of Object.entries(formats)) FormatRegistry.Set(name, check);
+
+/** What a failed format check tells the caller. */
+export const formatMessage = (format: unknown): string | undefined => formats[format as TextFormat]?.message;
+
+/**
+ * Marks a request schema, and every schema inside it, as described by http/errors.ts. Elysia then
+ * skips describing a failure itself, which throws on a value such as {"toString":1} (its message
+ * interpolates the value). Not enumerable, so the OpenAPI document does not show it.
+ */
+export function describedByUs<T extends TSchema>(schema: T): T {
+  const visit = (node: unknown) => {
+    if (!node || typeof node !== "object") return;
+    Object.defineProperty(node, "error", { value: "described by src/http/errors.ts", enumerable: false, configurable: true });
+    const { properties, anyOf, items } = node as { properties?: Record<string, unknown>; anyOf?: unknown[]; items?: unknown };
+    for (const child of [...Object.values(properties ?? {}), ...(anyOf ?? []), items]) visit(child);
+  };
+  visit(schema);
+  return schema;
+}
