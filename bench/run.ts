@@ -1,6 +1,8 @@
 // `bun run bench`: the service against a hand-written floor (bench/floor.ts) on the same, fresh
 // Postgres database, then its memory and start-up. How to read the numbers: bench/README.md.
+
 import { cpus, loadavg, release, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
 import { startNeonRelay } from "../test/support/neon-relay";
 import { checkSameAnswers, type Probe } from "./lib/check";
 import { createBenchDatabase, type Fixtures, postgresVersion, seed } from "./lib/database";
@@ -26,8 +28,8 @@ type Case = {
   openLoop?: boolean;
 };
 
-const floorScript = new URL("./floor.ts", import.meta.url).pathname;
-const resultsFile = new URL("./results.md", import.meta.url).pathname;
+const floorScript = fileURLToPath(new URL("./floor.ts", import.meta.url));
+const resultsFile = fileURLToPath(new URL("./results.md", import.meta.url));
 const log = (line: string) => console.error(line);
 
 function defineCases(f: Fixtures): Case[] {

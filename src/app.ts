@@ -3,9 +3,9 @@
 import { cors } from "@elysiajs/cors";
 import { Elysia } from "elysia";
 import type { Config } from "./config";
+import { createBudget, within } from "./db/budget";
 import { createCircuit, DatabaseDownError } from "./db/circuit";
 import type { Database } from "./db/connect";
-import { createGuard, within } from "./db/guard";
 import { apiReference } from "./http/api-reference";
 import { toApiError } from "./http/errors";
 import { parseJsonBody } from "./http/json-body";
@@ -30,9 +30,13 @@ export type AppDeps = {
 
 export function createApp({ database, config, logger = createLogger(config.logLevel), isReady = () => true, ...seams }: AppDeps) {
   const budgetMs = config.database.queryTimeoutMs;
-  const circuit = createCircuit({ probe: () => within(database.ping(), budgetMs), logger });
-  const guard = createGuard({ budgetMs, isReady, circuit });
-  const todos = seams.todos ?? todoStore(database.db, guard, { maxTodosPerUser: config.maxTodosPerUser });
+  const circuit = createCircuit({
+    probe: () => within(database.ping(), budgetMs),
+    logger,
+    suspectProbes: config.database.poolMax + 1,
+  });
+  const budget = createBudget({ budgetMs, isReady, circuit });
+  const todos = seams.todos ?? todoStore(database.db, budget, { maxTodosPerUser: config.maxTodosPerUser });
   const userIdOf = seams.userIdOf ?? userContextFor(config.auth);
   const bodyLimits = { limit: config.bodyLimitBytes, timeoutMs: config.bodyTimeoutMs };
   // normalize: false makes unknown body properties an error instead of silently dropping them.
@@ -80,7 +84,7 @@ export function createApp({ database, config, logger = createLogger(config.logLe
       .get(
         "/ready",
         async ({ status }) => {
-          await guard(() => database.ping(), { idempotent: true });
+          await budget("ping", () => database.ping(), { idempotent: true });
           return status(200, { status: "ready" });
         },
         { detail: { hide: true } },

@@ -1,5 +1,6 @@
 // Start-up only: read config, connect, listen, migrate once the database answers, shut down.
 import { createApp } from "./app";
+import { backoff } from "./backoff";
 import { type Config, ConfigError, readConfig } from "./config";
 import { connect, type Database } from "./db/connect";
 import { DataDirectoryLockedError } from "./db/data-dir-lock";
@@ -25,6 +26,13 @@ let database: Database | undefined;
 // First of all: as PID 1 in a container, a SIGTERM with no handler would be ignored.
 process.on("SIGTERM", () => shutdown("SIGTERM"));
 process.on("SIGINT", () => shutdown("SIGINT"));
+// A bug outside any request: one JSON line with its cause, then exit for the supervisor to restart us.
+for (const event of ["uncaughtException", "unhandledRejection"] as const) {
+  process.on(event, (error: unknown) => {
+    logger.error(`${event}; exiting`, errorFields(error));
+    process.exit(1);
+  });
+}
 
 function fail(message: string): never {
   console.error(message);
@@ -78,7 +86,7 @@ for (let attempt = 0; !ready && !stopping; attempt++) {
       logger.error("migrations failed", errorFields(error));
       process.exit(1);
     }
-    const retryInMs = Math.min(10_000, 250 * 2 ** attempt);
+    const retryInMs = Math.round(backoff(attempt, { firstMs: 250, maxMs: 10_000 }));
     logger.warn("database not reachable yet; retrying", {
       retry_in_ms: retryInMs,
       attempt: attempt + 1,

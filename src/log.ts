@@ -1,4 +1,5 @@
 // Structured logs: one JSON object per line on stdout, for whatever collects container output.
+import { DrizzleQueryError } from "drizzle-orm";
 import type { LogLevel } from "./config";
 
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
@@ -9,18 +10,17 @@ export type Logger = Record<Exclude<LogLevel, "silent">, (msg: string, fields?: 
   enabled(level: Exclude<LogLevel, "silent">): boolean;
 };
 
-// Drizzle's query errors quote the parameters: todo text has no place in logs.
-const redactParams = (message: string) => message.replace(/\nparams: [\s\S]*$/, "\nparams: [redacted]");
-
 /** An error as log fields, with its cause chain (and its stack, unless it would only be noise). */
 export function errorFields(error: unknown, { stack = true } = {}): Fields {
   if (!(error instanceof Error)) return { error: String(error) };
   const cause = error.cause instanceof Error ? errorFields(error.cause, { stack }) : undefined;
+  // Drizzle's query errors quote the parameters in their message: todo text has no place in logs.
+  const message = error instanceof DrizzleQueryError ? `Failed query: ${error.query}\nparams: [redacted]` : error.message;
   return {
-    error: redactParams(error.message),
+    error: message,
     error_name: error.name,
     code: (error as { code?: unknown }).code,
-    stack: stack ? error.stack && redactParams(error.stack) : undefined,
+    stack: stack ? error.stack?.replace(error.message, message) : undefined,
     cause,
   };
 }

@@ -1,8 +1,9 @@
 // Start-up time: from spawning `bun src/index.ts` to its first answers, repeated, medians reported.
+import { fileURLToPath } from "node:url";
 import { percentile } from "./open-loop";
 import { type Launched, launch, waitForOk } from "./processes";
 
-export const serviceScript = new URL("../../src/index.ts", import.meta.url).pathname;
+export const serviceScript = fileURLToPath(new URL("../../src/index.ts", import.meta.url));
 
 /** The start-up the issue's target is about: the usual deploy, on a database already migrated. */
 export const postgresRestart = "Postgres, Bun SQL driver (restart, migrations already applied)";

@@ -1,5 +1,6 @@
 // Closed-loop load with wrk: a fixed number of connections, each sending its next request as soon
 // as the last one is answered. Gives the maximum throughput; its latencies hide queueing (see open-loop.ts).
+import { fileURLToPath } from "node:url";
 
 import { logDir } from "./processes";
 
@@ -41,7 +42,7 @@ type WrkSummary = {
   max_us: number;
 };
 
-const script = new URL("../wrk.lua", import.meta.url).pathname;
+const script = fileURLToPath(new URL("../wrk.lua", import.meta.url));
 
 export async function runWrk(load: Load, shape: LoadShape): Promise<ClosedLoopResult> {
   const args = ["-t", `${shape.threads}`, "-c", `${shape.connections}`, "-d", `${shape.durationS}s`, "--timeout", "5s", "-s", script];

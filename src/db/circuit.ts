@@ -1,6 +1,7 @@
 // The database circuit: once a connection cannot be made, the database is known to be down and
 // requests answer 503 at once instead of each waiting out its budget. One background probe
 // closes the circuit as soon as a round trip succeeds again.
+import { backoff } from "../backoff";
 import { errorFields, type Logger } from "../log";
 import { classifyDatabaseError, DatabaseUnavailableError } from "./errors";
 
@@ -28,18 +29,19 @@ export type CircuitOptions = {
   /** First wait between probes, doubled after each failure up to maxProbeDelayMs. */
   minProbeDelayMs?: number;
   maxProbeDelayMs?: number;
+  /** Probes that must all fail before a dropped connection counts as an outage: one more than the pool holds. */
+  suspectProbes: number;
 };
 
-const SUSPECT_PROBES = 3;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
-export function createCircuit({ probe, logger, minProbeDelayMs = 100, maxProbeDelayMs = 2000 }: CircuitOptions): Circuit {
+export function createCircuit({ probe, logger, minProbeDelayMs = 100, maxProbeDelayMs = 2000, suspectProbes }: CircuitOptions): Circuit {
   let downSince: number | undefined;
   let suspecting = false;
 
   async function probeUntilUp() {
-    for (let delay = minProbeDelayMs; ; delay = Math.min(maxProbeDelayMs, delay * 2)) {
-      await sleep(delay);
+    for (let attempt = 0; ; attempt++) {
+      await sleep(backoff(attempt, { firstMs: minProbeDelayMs, maxMs: maxProbeDelayMs }));
       try {
         await probe();
         break;
@@ -51,11 +53,12 @@ export function createCircuit({ probe, logger, minProbeDelayMs = 100, maxProbeDe
     downSince = undefined;
   }
 
-  // A pool may hold several connections the server closed: a probe that lands on another of them
-  // proves nothing, so a few tries, and only a connection that cannot be made is conclusive at once.
+  // A pool may hold as many connections the server closed as it holds at all (a restart, or Neon
+  // closing idle ones): a probe that lands on one proves nothing, and each such failure takes one out
+  // of the pool. Only when a fresh connection fails too, or one cannot be made at all, is it an outage.
   async function confirmUp() {
     let cause: unknown;
-    for (let attempt = 0; attempt < SUSPECT_PROBES; attempt++) {
+    for (let attempt = 0; attempt < suspectProbes; attempt++) {
       try {
         return await probe();
       } catch (error) {

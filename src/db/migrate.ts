@@ -1,8 +1,9 @@
+import { fileURLToPath } from "node:url";
 import { sql } from "drizzle-orm";
 import type { DatabaseConfig } from "../config";
 import { connect, type Database } from "./connect";
 
-const migrationsFolder = new URL("../../drizzle", import.meta.url).pathname;
+const migrationsFolder = fileURLToPath(new URL("../../drizzle", import.meta.url));
 // Any fixed number; it names the lock that serialises instances starting at once.
 export const MIGRATION_LOCK_ID = 7_316_402;
 

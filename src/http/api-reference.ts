@@ -2,24 +2,24 @@
 // script and stylesheet served from the installed swagger-ui-dist package, so the page works
 // with no internet access.
 import { openapi } from "@elysiajs/openapi";
-import type { TSchema } from "@sinclair/typebox";
 import { Elysia } from "elysia";
-import type { OpenAPIV3 } from "openapi-types";
 import type { AuthConfig } from "../config";
-import { ApiError, problemModel, tokenErrorCodes } from "./problem";
+import { ApiError, tokenErrorCodes } from "./problem";
 
 const dist = new URL("../../node_modules/swagger-ui-dist/", import.meta.url);
 const assets = ["swagger-ui-bundle.js", "swagger-ui.css"];
+
+export const DOCS_PATH = "/docs";
 
 export function apiReference(auth: AuthConfig) {
   const mode = auth.mode === "header" ? "the X-User-Id header" : "a bearer JWT";
   return new Elysia()
     .use(
       openapi({
-        path: "/docs",
-        specPath: "/docs/json",
+        path: DOCS_PATH,
+        specPath: `${DOCS_PATH}/json`,
         provider: "swagger-ui",
-        swagger: { cdn: "/docs/assets/swagger-ui-bundle.js", theme: "/docs/assets/swagger-ui.css", autoDarkMode: false },
+        swagger: { cdn: `${DOCS_PATH}/assets/swagger-ui-bundle.js`, theme: `${DOCS_PATH}/assets/swagger-ui.css`, autoDarkMode: false },
         documentation: {
           info: {
             title: "Todo API",
@@ -47,7 +47,7 @@ export function apiReference(auth: AuthConfig) {
       }),
     )
     .get(
-      "/docs/assets/:file",
+      `${DOCS_PATH}/assets/:file`,
       ({ params }) => {
         if (!assets.includes(params.file))
           throw new ApiError(404, "NOT_FOUND", `The docs page has no such asset; it uses ${assets.join(" and ")}.`);
@@ -55,34 +55,4 @@ export function apiReference(auth: AuthConfig) {
       },
       { detail: { hide: true } },
     );
-}
-
-const problemStatuses: Record<number, string> = {
-  400: "Missing or malformed Host, X-User-Id, path id or JSON",
-  401: "Bearer mode: missing, malformed, expired or untrusted token",
-  404: "No such todo for this user (another user's todo answers the same)",
-  408: "The body did not arrive within BODY_TIMEOUT_MS",
-  409: "TODO_LIMIT_REACHED: the user already has MAX_TODOS_PER_USER todos",
-  413: "Body over the size limit",
-  415: "Body is not JSON",
-  422: "Body breaks a rule; field_errors says which",
-  503: "Database unavailable; retry after Retry-After seconds",
-};
-
-/**
- * OpenAPI responses for a route. They document the answers rather than validate them at run
- * time: the store's types already fix their shape, and checking every item of every list cost
- * a third of list throughput (bench/results.md).
- */
-export function documentedResponses(success: Record<number, TSchema | undefined>, problems: number[]) {
-  // A TypeBox schema is a JSON Schema object; OpenAPI's types just do not know it.
-  const content = (type: string, schema: TSchema) => ({ [type]: { schema: schema as OpenAPIV3.SchemaObject } });
-  const responses: OpenAPIV3.ResponsesObject = {};
-  for (const [status, schema] of Object.entries(success)) {
-    responses[status] = { description: "Success", ...(schema && { content: content("application/json", schema) }) };
-  }
-  for (const status of problems) {
-    responses[status] = { description: problemStatuses[status] ?? "Error", content: content("application/problem+json", problemModel) };
-  }
-  return responses;
 }

@@ -4,7 +4,7 @@ import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtV
 import type { AuthConfig } from "../config";
 import { isUuid } from "../uuid";
 import { jsonShapeProblem } from "./json-body";
-import { ApiError, type ErrorCode, RETRY_AFTER_SECONDS } from "./problem";
+import { ApiError, type ErrorCode, serviceUnavailable } from "./problem";
 
 // An explicit allow-list: a token cannot pick a weaker algorithm, or HS256 with a public key.
 const ASYMMETRIC = ["RS256", "PS256", "ES256", "EdDSA"];
@@ -42,15 +42,7 @@ function explain(error: unknown, fetchesKeys: boolean): ApiError {
   // Anything else while fetching the key set (a timeout, a refused connection, an answer other than
   // a JSON key set) is the auth server's trouble, not the caller's.
   if (fetchesKeys && (error instanceof errors.JOSEError || error instanceof TypeError)) {
-    return new ApiError(
-      503,
-      "SERVICE_UNAVAILABLE",
-      "The auth server's keys cannot be fetched to verify the token; retry shortly.",
-      undefined,
-      {
-        "retry-after": RETRY_AFTER_SECONDS,
-      },
-    );
+    return serviceUnavailable("The auth server's keys cannot be fetched to verify the token; retry shortly.");
   }
   throw error;
 }

@@ -4,7 +4,7 @@ import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import { Value } from "@sinclair/typebox/value";
 import { ParseError, ValidationError } from "elysia";
 import { classifyDatabaseError } from "../db/errors";
-import { ApiError, type FieldError, RETRY_AFTER_SECONDS, serverError } from "./problem";
+import { ApiError, type FieldError, serverError, serviceUnavailable } from "./problem";
 import { formatMessage } from "./validation";
 
 function describe(error: ValueError): string {
@@ -86,9 +86,7 @@ export function toApiError(code: string | number, error: unknown, method: string
   switch (classifyDatabaseError(error)) {
     case "unreachable":
     case "unavailable":
-      return new ApiError(503, "SERVICE_UNAVAILABLE", "The database is unavailable; retry shortly.", undefined, {
-        "retry-after": RETRY_AFTER_SECONDS,
-      });
+      return serviceUnavailable("The database is unavailable; retry shortly.");
     case "invalid-input":
       return new ApiError(422, "VALIDATION_ERROR", "The database refused a value in the request; check its length and characters.");
   }

@@ -3,6 +3,7 @@
 // it by position, so a short or odd Host could route `/x/api/v1/...` into the API past a gateway
 // that only guards `/api/*`.
 import { Elysia } from "elysia";
+import { DOCS_PATH } from "./api-reference";
 import { ApiError } from "./problem";
 
 // A DNS name or an IPv4 address, or an IPv6 literal in brackets; an optional port.
@@ -10,7 +11,7 @@ const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.
 
 const everywhere = { "x-content-type-options": "nosniff", "referrer-policy": "no-referrer", "x-frame-options": "DENY" };
 // Not on the docs page: it runs Swagger UI's inline start-up script.
-const docsPage = new Set(["/docs", "/docs/"]);
+const docsPage = new Set([DOCS_PATH, `${DOCS_PATH}/`]);
 const onApi = { "cache-control": "no-store", "content-security-policy": "default-src 'none'; frame-ancestors 'none'" };
 
 const validHost = (host: string | null): boolean => {

@@ -1,7 +1,6 @@
 // HTTP ⇄ store calls, nothing else.
 import { Elysia } from "elysia";
-import { documentedResponses } from "../http/api-reference";
-import { ApiError } from "../http/problem";
+import { ApiError, documentedResponses } from "../http/problem";
 import type { UserContext } from "../http/user-context";
 import { createTodoBody, todoIdParams, todoListModel, todoModel, updateTodoBody } from "./model";
 import type { TodoStore } from "./store";

@@ -1,11 +1,14 @@
-// Every database call of a request runs inside a guard: the circuit (known down answers at once),
-// a time budget, and retries only where repeating cannot apply a write twice.
+// Every database call of a request runs within a budget: the circuit (known down answers at
+// once), a deadline, and retries only where repeating cannot apply a write twice.
+import { backoff } from "../backoff";
 import type { Circuit } from "./circuit";
 import { classifyDatabaseError, DatabaseUnavailableError } from "./errors";
 
-export type Guard = <T>(work: () => Promise<T>, options?: { idempotent?: boolean }) => Promise<T>;
+export type CallOptions = { idempotent?: boolean };
+/** Runs one named database operation (the statement's name: logs, metrics and traces use it). */
+export type Budget = <T>(operation: string, work: () => Promise<T>, options?: CallOptions) => Promise<T>;
 
-export type GuardOptions = {
+export type BudgetOptions = {
   /** The whole budget of one call, retries included. */
   budgetMs: number;
   /** False until migrations have run: until then nothing can succeed. */
@@ -13,9 +16,6 @@ export type GuardOptions = {
   /** Known down: answer at once. A connection that cannot be made trips it. */
   circuit: Circuit;
 };
-
-// A read whose connection dropped is tried again after 100 ms, 200 ms, ... up to 1 s, within the budget.
-const backoff = (attempt: number) => Math.min(1000, 100 * 2 ** attempt) * (0.5 + Math.random() / 2);
 
 export function within<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -25,8 +25,8 @@ export function within<T>(work: Promise<T>, ms: number): Promise<T> {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-export function createGuard({ budgetMs, isReady = () => true, circuit }: GuardOptions): Guard {
-  return async (work, { idempotent = false } = {}) => {
+export function createBudget({ budgetMs, isReady = () => true, circuit }: BudgetOptions): Budget {
+  return async (_operation, work, { idempotent = false } = {}) => {
     if (!isReady()) throw new DatabaseUnavailableError("the database is not ready yet");
     const deadline = Date.now() + budgetMs;
     for (let attempt = 0; ; attempt++) {
@@ -44,7 +44,8 @@ export function createGuard({ budgetMs, isReady = () => true, circuit }: GuardOp
         if (fault === "unavailable" && !(error instanceof DatabaseUnavailableError)) circuit.suspect();
         // A read is repeated when its connection dropped; a write never, as it may have been applied.
         const retryable = idempotent && fault === "unavailable";
-        const wait = backoff(attempt);
+        // A read whose connection dropped is tried again after about 100 ms, 200 ms, ... up to 1 s.
+        const wait = backoff(attempt, { firstMs: 100, maxMs: 1000 });
         // DatabaseUnavailableError here is our own deadline: the budget is spent.
         if (!retryable || error instanceof DatabaseUnavailableError || Date.now() + wait >= deadline) throw error;
         await Bun.sleep(wait);
