@@ -16,6 +16,7 @@ import { userContextFor } from "./http/user-context";
 import { createLogger, errorFields, type Logger } from "./log";
 import { todoRoutes } from "./todos/routes";
 import { todoStore } from "./todos/store";
+import { meRoutes } from "./users/routes";
 
 export type AppDeps = {
   database: Database;
@@ -30,6 +31,8 @@ export function createApp({ database, config, logger = createLogger(config.logLe
   const circuit = createCircuit({ probe: () => within(database.ping(), budgetMs), logger });
   const guard = createGuard({ budgetMs, isReady, circuit });
   const todos = todoStore(database.db, guard);
+  // One per app: in bearer mode it holds the cached key set.
+  const callerOf = userContextFor(config.auth);
   // normalize: false makes unknown body properties an error instead of silently dropping them.
   return (
     new Elysia({ normalize: false })
@@ -71,7 +74,7 @@ export function createApp({ database, config, logger = createLogger(config.logLe
         },
         { detail: { hide: true } },
       )
-      .group("/api/v1", (api) => api.use(todoRoutes(todos, userContextFor(config.auth))))
+      .group("/api/v1", (api) => api.use(todoRoutes(todos, callerOf)).use(meRoutes(callerOf)))
   );
 }
 

@@ -6,9 +6,9 @@ import { createApp } from "../src/app";
 import { sharedDatabase, testClient } from "./support/api";
 
 const api = testClient();
-const operations = ["createTodo", "listTodos", "getTodo", "updateTodo", "deleteTodo"];
+const operations = ["createTodo", "listTodos", "getTodo", "updateTodo", "deleteTodo", "getMe"];
 
-test("GET /docs/json describes the five operations with their bodies, answers and errors", async () => {
+test("GET /docs/json describes the five operations and /me with their bodies, answers and errors", async () => {
   const { status, json: doc } = await api.call("GET", "/docs/json");
   expect(status).toBe(200);
   expect(doc.openapi).toMatch(/^3\./);

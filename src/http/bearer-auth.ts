@@ -1,9 +1,10 @@
 // Bearer JWTs, verified with jose against the auth server's JWKS (or an HS256 secret in
-// development). The user id is the token's `sub`.
+// development). The caller is the token's `sub`; src/users/user-id.ts turns it into a user id.
 import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
 import type { AuthConfig } from "../config";
-import { isUuid } from "../todos/model";
+import { isAcceptableSubject, userIdOf } from "../users/user-id";
 import { ApiError, type ErrorCode, RETRY_AFTER_SECONDS } from "./problem";
+import type { Caller } from "./user-context";
 
 // An explicit allow-list: a token cannot pick a weaker algorithm, or HS256 with a public key.
 const ASYMMETRIC = ["RS256", "PS256", "ES256", "EdDSA"];
@@ -54,7 +55,7 @@ function explain(error: unknown, fetchesKeys: boolean): ApiError {
   throw error;
 }
 
-export function bearerUserContext(auth: Exclude<AuthConfig, { mode: "header" }>): (headers: Headers) => Promise<string> {
+export function bearerUserContext(auth: Exclude<AuthConfig, { mode: "header" }>): (headers: Headers) => Promise<Caller> {
   const key: JWTVerifyGetKey | Uint8Array =
     auth.mode === "jwks"
       ? createRemoteJWKSet(auth.jwksUrl, { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 3000 })
@@ -73,15 +74,21 @@ export function bearerUserContext(auth: Exclude<AuthConfig, { mode: "header" }>)
     if (scheme?.toLowerCase() !== "bearer" || !token || rest.length > 0) {
       throw unauthorized("MALFORMED_TOKEN", "The Authorization header must be exactly: Bearer <token>.");
     }
-    let sub: unknown;
+    let claims: { sub?: unknown; iss?: string };
     try {
       // jose's overloads differ for a key set and a secret; both are valid here.
-      ({ sub } = (await jwtVerify(token, key as Uint8Array, options)).payload);
+      claims = (await jwtVerify(token, key as Uint8Array, options)).payload;
     } catch (error) {
       throw explain(error, auth.mode === "jwks");
     }
-    if (typeof sub !== "string" || !isUuid(sub))
-      throw unauthorized("MISSING_SUBJECT", "The token's subject (sub) must be the user's UUID.");
-    return sub.toLowerCase();
+    const { sub, iss = "" } = claims;
+    if (sub === "") throw unauthorized("MISSING_SUBJECT", "The token has no subject (sub) naming the user.");
+    if (typeof sub !== "string" || !isAcceptableSubject(sub)) {
+      throw unauthorized(
+        "INVALID_SUBJECT",
+        "The token's subject (sub) must be a string of 1 to 255 characters with no control characters.",
+      );
+    }
+    return { userId: userIdOf(iss, sub), subject: sub };
   };
 }
