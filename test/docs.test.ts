@@ -45,7 +45,7 @@ beforeAll(() => {
 afterAll(() => server?.stop());
 
 test.skipIf(!hasChromium)(
-  "the reference page renders all five operations in headless Chromium, offline",
+  "the reference page renders all five operations and /me in headless Chromium, offline",
   async () => {
     const browser = await chromium.launch({
       executablePath: chromiumPath,
@@ -72,8 +72,8 @@ test.skipIf(!hasChromium)(
       await page.waitForSelector(".opblock", { timeout: 15_000 });
       const summaries = await page.$$eval(".opblock-summary-path", (nodes) => nodes.map((n) => n.textContent?.trim()));
       const methods = await page.$$eval(".opblock-summary-method", (nodes) => nodes.map((n) => n.textContent?.trim()));
-      expect(methods.sort()).toEqual(["DELETE", "GET", "GET", "PATCH", "POST"]);
-      expect(summaries).toEqual(expect.arrayContaining(["/api/v1/todos", "/api/v1/todos/{id}"]));
+      expect(methods.sort()).toEqual(["DELETE", "GET", "GET", "GET", "PATCH", "POST"]);
+      expect(summaries).toEqual(expect.arrayContaining(["/api/v1/todos", "/api/v1/todos/{id}", "/api/v1/me"]));
       expect(offsite).toEqual([]);
     } finally {
       await browser.close();
