@@ -16,6 +16,7 @@ import { type UserContext, userContextFor } from "./http/user-context";
 import { createLogger, errorFields, type Logger } from "./log";
 import { todoRoutes } from "./todos/routes";
 import { type TodoStore, todoStore } from "./todos/store";
+import { meRoutes } from "./users/routes";
 
 export type AppDeps = {
   database: Database;
@@ -25,7 +26,7 @@ export type AppDeps = {
   isReady?: () => boolean;
   /** Seams for tests: a store of their own (one that fails, say), and who the caller is. */
   todos?: TodoStore;
-  userIdOf?: UserContext;
+  callerOf?: UserContext;
 };
 
 export function createApp({ database, config, logger = createLogger(config.logLevel), isReady = () => true, ...seams }: AppDeps) {
@@ -37,7 +38,8 @@ export function createApp({ database, config, logger = createLogger(config.logLe
   });
   const budget = createBudget({ budgetMs, isReady, circuit });
   const todos = seams.todos ?? todoStore(database.db, budget, { maxTodosPerUser: config.maxTodosPerUser });
-  const userIdOf = seams.userIdOf ?? userContextFor(config.auth);
+  // One per app: in bearer mode it holds the cached key set.
+  const callerOf = seams.callerOf ?? userContextFor(config.auth);
   const bodyLimits = { limit: config.bodyLimitBytes, timeoutMs: config.bodyTimeoutMs };
   // normalize: false makes unknown body properties an error instead of silently dropping them.
   return (
@@ -89,7 +91,7 @@ export function createApp({ database, config, logger = createLogger(config.logLe
         },
         { detail: { hide: true } },
       )
-      .group("/api/v1", (api) => api.use(todoRoutes(todos, userIdOf)))
+      .group("/api/v1", (api) => api.use(todoRoutes(todos, callerOf)).use(meRoutes(callerOf)))
   );
 }
 

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
 import { createApp } from "../src/app";
 import type { AuthConfig } from "../src/config";
+import { isUuid } from "../src/uuid";
 import { newUserId, sharedDatabase, testClient } from "./support/api";
 import { AUDIENCE, ISSUER, startAuthServer } from "./support/jwks";
 
@@ -59,6 +60,53 @@ describe("a valid token", () => {
   });
 });
 
+describe("a subject that is not a UUID names a user of its own", () => {
+  const me = async (token: string) => (await asBearer(token, "GET", "/api/v1/me")).json;
+
+  test("its todos are stored under a UUID that /me reports with the subject", async () => {
+    const subject = `user-${crypto.randomUUID()}`;
+    const token = await authServer.sign({ sub: subject }, { alg: "EdDSA" });
+    const { user_id, subject: reported } = await me(token);
+    expect(reported).toBe(subject);
+    expect(isUuid(user_id)).toBe(true);
+    const created = await asBearer(token, "POST", "/api/v1/todos", {}, { title: "named by a non-UUID subject" });
+    expect(created.status).toBe(201);
+    expect(created.json.user_id).toBe(user_id);
+    expect((await asBearer(token)).json.items).toEqual([created.json]);
+  });
+
+  test("subjects that differ only in case, spacing or length never share todos", async () => {
+    const base = `Sub-${crypto.randomUUID()}`;
+    const subjects = [base, base.toLowerCase(), `${base} `, ` ${base}`, `${base}é`, `${base}`.padEnd(255, "x")];
+    const tokens = await Promise.all(subjects.map((sub) => authServer.sign({ sub })));
+    const ids = await Promise.all(tokens.map(async (token) => (await me(token)).user_id));
+    expect(new Set(ids).size).toBe(subjects.length);
+    const todos = await Promise.all(
+      tokens.map(async (token, i) => (await asBearer(token, "POST", "/api/v1/todos", {}, { title: `todo ${i}` })).json),
+    );
+    for (const [i, token] of tokens.entries()) expect((await asBearer(token)).json.items).toEqual([todos[i]]);
+  });
+
+  test("the same subject from another issuer is another user", async () => {
+    const subject = `user-${crypto.randomUUID()}`;
+    const other = "https://other-auth.test.local/";
+    const otherApp = testClient(
+      appWith({ mode: "jwks", jwksUrl: new URL(authServer.jwksUrl), issuer: other, audience: AUDIENCE, maxLifetimeS: 86_400 }),
+    );
+    const here = await me(await authServer.sign({ sub: subject }));
+    const there = await otherApp.call("GET", "/api/v1/me", {
+      headers: { authorization: `Bearer ${await authServer.sign({ sub: subject }, { issuer: other })}` },
+    });
+    expect(there.json.subject).toBe(subject);
+    expect(there.json.user_id).not.toBe(here.user_id);
+  });
+
+  test("a subject that is a UUID is the user id itself, in lower case", async () => {
+    const subject = newUserId().toUpperCase();
+    expect(await me(await authServer.sign({ sub: subject }))).toEqual({ user_id: subject.toLowerCase(), subject });
+  });
+});
+
 describe("401, with a distinct error code, when the token is", () => {
   const now = () => Math.floor(Date.now() / 1000);
   const cases: [string, () => Promise<string | undefined> | string | undefined, string, Record<string, string>?][] = [
@@ -83,7 +131,11 @@ describe("401, with a distinct error code, when the token is", () => {
     ["from another issuer", () => authServer.sign({ sub: newUserId() }, { issuer: "https://evil.example/" }), "WRONG_ISSUER"],
     ["for another audience", () => authServer.sign({ sub: newUserId() }, { audience: "another-api" }), "WRONG_AUDIENCE"],
     ["without a subject", () => authServer.sign({}), "MISSING_SUBJECT"],
-    ["for a subject that is not a UUID", () => authServer.sign({ sub: "alice" }), "MISSING_SUBJECT"],
+    ["with an empty subject", () => authServer.sign({ sub: "" }), "MISSING_SUBJECT"],
+    ["with a subject holding a control character", () => authServer.sign({ sub: "alice\u0007" }), "INVALID_SUBJECT"],
+    ["with a subject holding a line break", () => authServer.sign({ sub: "alice\nbob" }), "INVALID_SUBJECT"],
+    ["with a subject over 255 characters", () => authServer.sign({ sub: "a".repeat(256) }), "INVALID_SUBJECT"],
+    ["with a subject that is not a string", () => authServer.sign({ sub: 42 as unknown as string }), "INVALID_SUBJECT"],
     ["without an expiry", () => authServer.sign({ sub: newUserId() }, { expiresIn: 0 }), "INVALID_TOKEN"],
   ];
 

@@ -6,9 +6,9 @@ import { createApp } from "../src/app";
 import { sharedDatabase, testClient } from "./support/api";
 
 const api = testClient();
-const operations = ["createTodo", "listTodos", "getTodo", "updateTodo", "deleteTodo"];
+const operations = ["createTodo", "listTodos", "getTodo", "updateTodo", "deleteTodo", "getMe"];
 
-test("GET /docs/json describes the five operations with their bodies, answers and errors", async () => {
+test("GET /docs/json describes the five operations and /me with their bodies, answers and errors", async () => {
   const { status, json: doc } = await api.call("GET", "/docs/json");
   expect(status).toBe(200);
   expect(doc.openapi).toMatch(/^3\./);
@@ -45,7 +45,7 @@ beforeAll(() => {
 afterAll(() => server?.stop());
 
 test.skipIf(!hasChromium)(
-  "the reference page renders all five operations in headless Chromium, offline",
+  "the reference page renders all five operations and /me in headless Chromium, offline",
   async () => {
     const browser = await chromium.launch({
       executablePath: chromiumPath,
@@ -72,8 +72,8 @@ test.skipIf(!hasChromium)(
       await page.waitForSelector(".opblock", { timeout: 15_000 });
       const summaries = await page.$$eval(".opblock-summary-path", (nodes) => nodes.map((n) => n.textContent?.trim()));
       const methods = await page.$$eval(".opblock-summary-method", (nodes) => nodes.map((n) => n.textContent?.trim()));
-      expect(methods.sort()).toEqual(["DELETE", "GET", "GET", "PATCH", "POST"]);
-      expect(summaries).toEqual(expect.arrayContaining(["/api/v1/todos", "/api/v1/todos/{id}"]));
+      expect(methods.sort()).toEqual(["DELETE", "GET", "GET", "GET", "PATCH", "POST"]);
+      expect(summaries).toEqual(expect.arrayContaining(["/api/v1/todos", "/api/v1/todos/{id}", "/api/v1/me"]));
       expect(offsite).toEqual([]);
     } finally {
       await browser.close();

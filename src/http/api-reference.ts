@@ -38,7 +38,7 @@ export function apiReference(auth: AuthConfig) {
                 type: "http",
                 scheme: "bearer",
                 bearerFormat: "JWT",
-                description: `Bearer mode: a JWT from the auth server; its \`sub\` is the user's UUID. 401 codes: ${tokenErrorCodes.join(", ")}.`,
+                description: `Bearer mode: a JWT from the auth server (Better Auth's /api/auth/token, for one); its \`sub\` names the user, and GET /api/v1/me says which user_id that is. 401 codes: ${tokenErrorCodes.join(", ")}.`,
               },
             },
           },

@@ -1,10 +1,11 @@
 // Bearer JWTs, verified with jose against the auth server's JWKS (or an HS256 secret in
-// development). The user id is the token's `sub`.
+// development). The caller is the token's `sub`; src/users/user-id.ts turns it into a user id.
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
 import type { AuthConfig } from "../config";
-import { isUuid } from "../uuid";
+import { isAcceptableSubject, userIdOf } from "../users/user-id";
 import { jsonShapeProblem } from "./json-body";
 import { ApiError, type ErrorCode, serviceUnavailable } from "./problem";
+import type { Caller } from "./user-context";
 
 // An explicit allow-list: a token cannot pick a weaker algorithm, or HS256 with a public key.
 const ASYMMETRIC = ["RS256", "PS256", "ES256", "EdDSA"];
@@ -74,7 +75,7 @@ function checkLifetime(payload: JWTPayload, maxLifetimeS: number): void {
   }
 }
 
-export function bearerUserContext(auth: Exclude<AuthConfig, { mode: "header" }>): (headers: Headers) => Promise<string> {
+export function bearerUserContext(auth: Exclude<AuthConfig, { mode: "header" }>): (headers: Headers) => Promise<Caller> {
   const key: JWTVerifyGetKey | Uint8Array =
     auth.mode === "jwks"
       ? createRemoteJWKSet(auth.jwksUrl, { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 3000 })
@@ -102,9 +103,14 @@ export function bearerUserContext(auth: Exclude<AuthConfig, { mode: "header" }>)
       throw explain(error, auth.mode === "jwks");
     }
     checkLifetime(payload, auth.maxLifetimeS);
-    const { sub } = payload;
-    if (typeof sub !== "string" || !isUuid(sub))
-      throw unauthorized("MISSING_SUBJECT", "The token's subject (sub) must be the user's UUID.");
-    return sub.toLowerCase();
+    const { sub, iss = "" } = payload;
+    if (sub === "") throw unauthorized("MISSING_SUBJECT", "The token has no subject (sub) naming the user.");
+    if (typeof sub !== "string" || !isAcceptableSubject(sub)) {
+      throw unauthorized(
+        "INVALID_SUBJECT",
+        "The token's subject (sub) must be a string of 1 to 255 characters with no control characters.",
+      );
+    }
+    return { userId: userIdOf(iss, sub), subject: sub };
   };
 }

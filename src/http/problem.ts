@@ -12,6 +12,7 @@ export const tokenErrorCodes = [
   "WRONG_ISSUER",
   "WRONG_AUDIENCE",
   "MISSING_SUBJECT",
+  "INVALID_SUBJECT",
   "INVALID_TOKEN",
 ] as const;
 

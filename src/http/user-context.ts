@@ -5,9 +5,12 @@ import { isUuid } from "../uuid";
 import { bearerUserContext } from "./bearer-auth";
 import { ApiError } from "./problem";
 
-export type UserContext = (headers: Headers) => string | Promise<string>;
+/** The caller: the user id the API stores, and the subject it was named by. */
+export type Caller = { userId: string; subject: string };
 
-function userIdFromHeader(headers: Headers): string {
+export type UserContext = (headers: Headers) => Caller | Promise<Caller>;
+
+function callerFromHeader(headers: Headers): Caller {
   const value = headers.get("x-user-id")?.trim();
   if (!value) {
     throw new ApiError(400, "MISSING_USER_CONTEXT", "Send the caller's user id in the X-User-Id header.");
@@ -17,7 +20,7 @@ function userIdFromHeader(headers: Headers): string {
       { field: "X-User-Id", message: "must be a UUID" },
     ]);
   }
-  return value.toLowerCase();
+  return { userId: value.toLowerCase(), subject: value };
 }
 
-export const userContextFor = (auth: AuthConfig): UserContext => (auth.mode === "header" ? userIdFromHeader : bearerUserContext(auth));
+export const userContextFor = (auth: AuthConfig): UserContext => (auth.mode === "header" ? callerFromHeader : bearerUserContext(auth));

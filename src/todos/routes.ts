@@ -14,9 +14,9 @@ const limitReached = (limit: number) =>
 const always = [400, 401, 503];
 const withBody = [413, 415, 422];
 
-export function todoRoutes(todos: TodoStore, userIdOf: UserContext) {
+export function todoRoutes(todos: TodoStore, callerOf: UserContext) {
   return new Elysia({ prefix: "/todos", tags: ["todos"], normalize: false })
-    .derive(async ({ request }) => ({ userId: await userIdOf(request.headers) }))
+    .derive(async ({ request }) => ({ userId: (await callerOf(request.headers)).userId }))
     .post(
       "",
       async ({ userId, body, status }) => {
