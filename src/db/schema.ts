@@ -20,6 +20,16 @@ export const todos = pgTable(
     // the API returns is exactly the instant stored.
     createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
-  // NULLS FIRST matches a plain `ORDER BY ... DESC`, so the list query can walk this index.
-  (table) => [index("todos_user_created_idx").on(table.userId, table.createdAt.desc().nullsFirst(), table.id.desc().nullsFirst())],
+  // NULLS FIRST matches a plain `ORDER BY ... DESC`, so a page query walks an index from its
+  // position and reads only the page's rows. The second index serves `completed=`: with the first
+  // alone, a page of the few completed todos among many would read past every open one.
+  (table) => [
+    index("todos_user_created_idx").on(table.userId, table.createdAt.desc().nullsFirst(), table.id.desc().nullsFirst()),
+    index("todos_user_completed_created_idx").on(
+      table.userId,
+      table.isCompleted,
+      table.createdAt.desc().nullsFirst(),
+      table.id.desc().nullsFirst(),
+    ),
+  ],
 );

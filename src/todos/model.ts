@@ -2,6 +2,7 @@
 // and the OpenAPI document.
 import { FormatRegistry } from "@sinclair/typebox";
 import { t } from "elysia";
+import { decodeCursor } from "./cursor";
 
 // Control characters are never wanted in a title; a description may keep tabs and line
 // breaks. NUL would also be refused by Postgres, and a lone UTF-16 surrogate cannot be
@@ -17,6 +18,9 @@ export const formatMessages: Record<string, string> = {
   "todo-title": "must contain a visible character, and no control characters or unpaired surrogates",
   "todo-description": "must not contain control characters (other than tab and line breaks) or unpaired surrogates",
   uuid: "must be a UUID such as 3f2b6c1e-8a4d-4e8f-9b1a-2c3d4e5f6a7b",
+  "page-limit": "must be an integer from 1 to 200",
+  "true-or-false": "must be true or false",
+  "todo-cursor": "is not a cursor from this service; use next_cursor of the previous page as it is",
 };
 
 // Any version, either case (answers are lower case); braces and other spellings are refused.
@@ -47,7 +51,42 @@ export const updateTodoBody = t.Object(
 
 export const todoIdParams = t.Object({ id: t.String({ format: "uuid" }) });
 
-export const todoListModel = t.Object({ items: t.Array(todoModel), count: t.Integer() });
+export const DEFAULT_PAGE_LIMIT = 50;
+
+// Query parameters are text on the wire, and are validated as text: Elysia's coercion of numbers and
+// booleans accepts "1e2" and " 5", and reports an out-of-range number without naming the parameter.
+FormatRegistry.Set("page-limit", (value) => /^(?:[1-9]\d?|1\d\d|200)$/.test(value));
+FormatRegistry.Set("true-or-false", (value) => value === "true" || value === "false");
+FormatRegistry.Set("todo-cursor", (value) => decodeCursor(value) !== undefined);
+
+// Unknown parameters are refused: a misspelt filter (`is_completed=true`) would otherwise answer
+// every todo, and the mistake would go unseen.
+export const todoListQuery = t.Object(
+  {
+    limit: t.Optional(
+      t.String({
+        format: "page-limit",
+        description: `Todos per page, an integer from 1 to 200; default ${DEFAULT_PAGE_LIMIT}`,
+        examples: ["50"],
+      }),
+    ),
+    cursor: t.Optional(t.String({ format: "todo-cursor", description: "Where the page starts: next_cursor of the previous page, as is" })),
+    completed: t.Optional(
+      t.String({
+        format: "true-or-false",
+        enum: ["true", "false"],
+        description: "Only completed (true) or open (false) todos; absent: all",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const todoPageModel = t.Object({
+  items: t.Array(todoModel),
+  count: t.Integer({ description: "The number of items in this page" }),
+  next_cursor: t.Union([t.String(), t.Null()], { description: "The cursor of the next page; null on the last page" }),
+});
 
 export type Todo = typeof todoModel.static;
 export type NewTodo = typeof createTodoBody.static;

@@ -9,6 +9,7 @@ import { and, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/connect";
 import type { Guard } from "../db/guard";
 import { todos, users } from "../db/schema";
+import type { TodoPosition } from "./cursor";
 import type { NewTodo, Todo, TodoChanges } from "./model";
 
 // Postgres formats the instant itself, so every driver returns the exact stored value in UTC
@@ -45,16 +46,40 @@ function prepareStatements(db: Db) {
       .values({ userId, title: sql.placeholder("title"), description: sql.placeholder("description") })
       .returning(todoColumns)
       .prepare("create_todo"),
-    list: db
-      .select(todoColumns)
-      .from(todos)
-      .where(eq(todos.userId, userId))
-      .orderBy(desc(todos.createdAt), desc(todos.id))
-      .prepare("list_todos"),
+    list: {
+      first: preparePage(db, { after: false, byCompletion: false }),
+      after: preparePage(db, { after: true, byCompletion: false }),
+      firstByCompletion: preparePage(db, { after: false, byCompletion: true }),
+      afterByCompletion: preparePage(db, { after: true, byCompletion: true }),
+    },
     get: db.select(todoColumns).from(todos).where(ownTodo).prepare("get_todo"),
     remove: db.delete(todos).where(ownTodo).returning({ id: todos.id }).prepare("delete_todo"),
   };
 }
+
+// A page is a seek from a position, never an OFFSET: it reads the page's rows from the index, however
+// deep. One statement per shape, since an `OR` or a NULL test would keep Postgres from seeking either index.
+function preparePage(db: Db, { after, byCompletion }: { after: boolean; byCompletion: boolean }) {
+  // The position is sent as ISO text and cast: the driver's own mapping of a Date parameter is not trusted
+  // to keep the zone and the milliseconds (see createdAtUtc).
+  const position = sql`(${todos.createdAt}, ${todos.id}) < (${sql.placeholder("afterCreatedAt")}::timestamptz, ${sql.placeholder("afterId")}::uuid)`;
+  return db
+    .select(todoColumns)
+    .from(todos)
+    .where(
+      and(
+        eq(todos.userId, userId),
+        byCompletion ? eq(todos.isCompleted, sql.placeholder("completed")) : undefined,
+        after ? position : undefined,
+      ),
+    )
+    .orderBy(desc(todos.createdAt), desc(todos.id))
+    .limit(sql.placeholder("limit"))
+    .prepare(`list_todos${byCompletion ? "_by_completion" : ""}${after ? "_after" : ""}`);
+}
+
+export type PageRequest = { limit: number; after?: TodoPosition; completed?: boolean };
+export type Page = { items: Todo[]; hasMore: boolean };
 
 // An update sets only the fields sent: one prepared statement per combination, made on first use.
 function prepareUpdate(db: Db, fields: (keyof TodoChanges)[]) {
@@ -82,8 +107,16 @@ export function todoStore(db: Db, guard: Guard) {
       return todo;
     },
 
-    /** The user's todos, newest first. */
-    list: (userId: string): Promise<Todo[]> => guard(() => todoRows(statements.list, { userId }), { idempotent: true }),
+    /** A page of the user's todos, newest first, starting after `after`; optionally only those with that completion. */
+    async list(userId: string, { limit, after, completed }: PageRequest): Promise<Page> {
+      const { list } = statements;
+      const byCompletion = completed !== undefined;
+      const statement = after ? (byCompletion ? list.afterByCompletion : list.after) : byCompletion ? list.firstByCompletion : list.first;
+      // One row more than the page says whether another page follows, without a count.
+      const values = { userId, completed, afterCreatedAt: after?.created_at, afterId: after?.id, limit: limit + 1 };
+      const rows = await guard(() => todoRows(statement, values), { idempotent: true });
+      return { items: rows.slice(0, limit), hasMore: rows.length > limit };
+    },
 
     /** The todo, or undefined when it does not exist or belongs to someone else. */
     async get(userId: string, id: string): Promise<Todo | undefined> {
