@@ -2,7 +2,7 @@
 // requests answer 503 at once instead of each waiting out its budget. One background probe
 // closes the circuit as soon as a round trip succeeds again.
 import { errorFields, type Logger } from "../log";
-import { DatabaseUnavailableError } from "./errors";
+import { classifyDatabaseError, DatabaseUnavailableError } from "./errors";
 
 /** Thrown instead of trying the database while it is known to be down. */
 export class DatabaseDownError extends DatabaseUnavailableError {
@@ -30,6 +30,9 @@ export type CircuitOptions = {
   maxProbeDelayMs?: number;
 };
 
+// DB_POOL_MAX's default: how many closed connections a pool may hold at once.
+const PROBES_THROUGH_DROPS = 10;
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 export function createCircuit({ probe, logger, minProbeDelayMs = 100, maxProbeDelayMs = 2000 }: CircuitOptions): Circuit {
@@ -50,6 +53,20 @@ export function createCircuit({ probe, logger, minProbeDelayMs = 100, maxProbeDe
     downSince = undefined;
   }
 
+  // The pool may hold more connections the server closed (57P01 closes them all at once), and the pool
+  // discards each as it fails: a probe meeting one is the same drop again, so it is tried again, up to a
+  // pool's worth of connections, before the database counts as down.
+  async function probeThroughDrops() {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await probe();
+      } catch (error) {
+        const dropped = classifyDatabaseError(error) === "unavailable" && !(error instanceof DatabaseUnavailableError);
+        if (!dropped || attempt >= PROBES_THROUGH_DROPS) throw error;
+      }
+    }
+  }
+
   function trip(cause: unknown) {
     if (downSince !== undefined) return;
     downSince = Date.now();
@@ -66,7 +83,7 @@ export function createCircuit({ probe, logger, minProbeDelayMs = 100, maxProbeDe
     suspect() {
       if (suspecting || downSince !== undefined) return;
       suspecting = true;
-      probe()
+      probeThroughDrops()
         .catch(trip)
         .finally(() => {
           suspecting = false;
