@@ -4,6 +4,7 @@
 // without it the comparison would flatter the floor; with more it would be padded.
 // Run by bench/run.ts as `bun bench/floor.ts` with PORT, DATABASE_URL and DB_POOL_MAX.
 import { type BunRequest, SQL } from "bun";
+import { decodeCursor, encodeCursor } from "../src/todos/cursor";
 
 const sql = new SQL({ url: process.env.DATABASE_URL, max: Number(process.env.DB_POOL_MAX ?? 10) });
 
@@ -54,10 +55,28 @@ Bun.serve({
   port: Number(process.env.PORT ?? 3000),
   routes: {
     "/api/v1/todos": {
-      GET: asCaller(async (_request, userId) => {
+      GET: asCaller(async (request, userId) => {
+        const query = new URL(request.url).searchParams;
+        const limit = Number(query.get("limit") ?? 50);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 200) return problem(400, "limit must be an integer from 1 to 200.");
+        const completed = query.get("completed");
+        if (completed !== null && completed !== "true" && completed !== "false") return problem(400, "completed must be true or false.");
+        const cursor = query.get("cursor");
+        const after = cursor === null ? undefined : decodeCursor(cursor);
+        if (cursor !== null && !after) return problem(400, "cursor is not a cursor from this service.");
         // Qualified: a bare created_at here would be the to_char text above, which no index can order.
-        const items = await sql`select ${todo} from todos where user_id = ${userId} order by todos.created_at desc, todos.id desc`;
-        return Response.json({ items, count: items.length });
+        const rows = await sql`select ${todo} from todos where user_id = ${userId}
+          ${completed === null ? sql`` : sql`and is_completed = ${completed === "true"}`}
+          ${after ? sql`and (todos.created_at, todos.id) < (${after.created_at}::timestamptz, ${after.id}::uuid)` : sql``}
+          order by todos.created_at desc, todos.id desc limit ${limit + 1}`;
+        const items = rows.slice(0, limit);
+        const next_cursor = rows.length > limit ? encodeCursor(items[limit - 1]) : null;
+        const headers: Record<string, string> = {};
+        if (next_cursor) {
+          const next = new URLSearchParams({ limit: String(limit), ...(completed !== null && { completed }), cursor: next_cursor });
+          headers.link = `</api/v1/todos?${next}>; rel="next"`;
+        }
+        return Response.json({ items, count: items.length, next_cursor }, { headers });
       }),
       POST: asCaller(async (request, userId) => {
         const body = await jsonObject(request);

@@ -47,7 +47,11 @@ describe("a valid token", () => {
     const secret = (await asBearer(victimToken, "POST", "/api/v1/todos", {}, { title: "victim's" })).json;
     const attackerToken = await authServer.sign({ sub: attacker });
     const asVictimHeader = { "x-user-id": victim };
-    expect((await asBearer(attackerToken, "GET", "/api/v1/todos", asVictimHeader)).json).toEqual({ items: [], count: 0 });
+    expect((await asBearer(attackerToken, "GET", "/api/v1/todos", asVictimHeader)).json).toEqual({
+      items: [],
+      count: 0,
+      next_cursor: null,
+    });
     expect((await asBearer(attackerToken, "GET", `/api/v1/todos/${secret.id}`, asVictimHeader)).status).toBe(404);
     expect((await asBearer(attackerToken, "DELETE", `/api/v1/todos/${secret.id}`, asVictimHeader)).status).toBe(404);
     expect((await asBearer(victimToken, "GET", `/api/v1/todos/${secret.id}`)).json).toEqual(secret);

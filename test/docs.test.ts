@@ -25,6 +25,16 @@ test("GET /docs/json describes the five operations and /me with their bodies, an
   expect(JSON.stringify(doc)).toContain("error_code");
 });
 
+test("the list's parameters, its page answer and its Link header are documented", async () => {
+  const { json: doc } = await api.call("GET", "/docs/json");
+  const list = doc.paths["/api/v1/todos"].get;
+  const parameters = list.parameters.filter((parameter: { in: string }) => parameter.in === "query");
+  expect(parameters.map((parameter: { name: string }) => parameter.name).sort()).toEqual(["completed", "cursor", "limit"]);
+  const ok = list.responses["200"];
+  expect(Object.keys(ok.content["application/json"].schema.properties).sort()).toEqual(["count", "items", "next_cursor"]);
+  expect(ok.headers.link.description).toContain('rel="next"');
+});
+
 test("GET /docs loads its script and stylesheet from this service, not a CDN", async () => {
   const { status, text } = await api.call("GET", "/docs");
   expect(status).toBe(200);

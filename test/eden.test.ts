@@ -14,6 +14,9 @@ test("Eden Treaty creates, lists, updates and deletes with typed calls", async (
 
   const listed = await client.api.v1.todos.get({ headers });
   expect(listed.data?.items.map((todo) => todo.title)).toEqual(["via eden"]);
+  const page = await client.api.v1.todos.get({ headers, query: { limit: "1", completed: "false" } });
+  expect(page.data?.next_cursor).toBeNull();
+  expect(page.data?.count).toBe(1);
 
   const updated = await client.api.v1.todos({ id }).patch({ is_completed: true }, { headers });
   expect(updated.data?.is_completed).toBe(true);

@@ -43,7 +43,7 @@ function expectFieldError(reply: Reply, field: string, message?: string) {
 async function expectNothingStored(user: string) {
   const { status, json } = await api.list(user);
   expect(status).toBe(200);
-  expect(json).toEqual({ items: [], count: 0 });
+  expect(json).toEqual({ items: [], count: 0, next_cursor: null });
 }
 
 /** A user with one todo, to prove afterwards that a refused request left it exactly as it was. */
@@ -57,7 +57,7 @@ async function userWithTodo() {
     todo,
     async expectUnchanged() {
       expect((await api.get(user, todo.id)).json).toEqual(todo);
-      expect((await api.list(user)).json).toEqual({ items: [todo], count: 1 });
+      expect((await api.list(user)).json).toEqual({ items: [todo], count: 1, next_cursor: null });
     },
   };
 }
@@ -466,12 +466,20 @@ describe("10. long headers (in-process)", () => {
   });
 });
 
-describe("11. unknown query parameters are ignored", () => {
-  test("GET /todos?limit=5&foo=bar answers 200 with the same list as without them", async () => {
-    const { user, todo } = await userWithTodo();
+describe("11. unknown query parameters: refused by the list, whose parameters mean something; ignored elsewhere", () => {
+  test("GET /todos?limit=5&foo=bar answers 400 naming foo, so a misspelt filter is seen", async () => {
+    const { user } = await userWithTodo();
     const { status, json } = await api.call("GET", `${TODOS}?limit=5&foo=bar`, { user });
-    expect(status).toBe(200);
-    expect(json).toEqual({ items: [todo], count: 1 });
+    expect(status).toBe(400);
+    expect(json.error_code).toBe("VALIDATION_ERROR");
+    expect(json.field_errors).toEqual([{ field: "foo", message: expect.any(String) }]);
+  });
+
+  test("GET /todos?__proto__[polluted]=1 is refused and pollutes nothing", async () => {
+    const { user } = await userWithTodo();
+    const { status } = await api.call("GET", `${TODOS}?__proto__[polluted]=1&constructor[prototype][polluted]=1`, { user });
+    expect(status).toBe(400);
+    expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
   });
 
   test("GET /todos/:id?foo=bar&__proto__[polluted]=1 answers 200 with the todo, and pollutes nothing", async () => {
@@ -488,7 +496,8 @@ describe("11. unknown query parameters are ignored", () => {
     const { user: victim, todo } = await userWithTodo();
     const intruder = newUserId();
     const list = await api.call("GET", `${TODOS}?user_id=${victim}`, { user: intruder });
-    expect(list.json).toEqual({ items: [], count: 0 });
+    expect(list.status).toBe(400);
+    expect(list.text).not.toContain(todo.id);
     expectProblem(await api.call("GET", `${TODOS}/${todo.id}?user_id=${victim}`, { user: intruder }), 404, "NOT_FOUND");
   });
 
@@ -613,7 +622,7 @@ test("after every hostile request above, a normal create, list, update and get s
   const user = newUserId();
   const created = await api.create(user, { title: "Buy milk", description: "2 litres" });
   expect(created.status).toBe(201);
-  expect((await api.list(user)).json).toEqual({ items: [created.json], count: 1 });
+  expect((await api.list(user)).json).toEqual({ items: [created.json], count: 1, next_cursor: null });
   expect((await api.update(user, created.json.id, { is_completed: true })).status).toBe(200);
   expect((await api.get(user, created.json.id)).json).toEqual({ ...created.json, is_completed: true });
   expect(({} as { polluted?: unknown }).polluted).toBeUndefined();

@@ -15,6 +15,11 @@ describe("the query audit flags", () => {
     ["an update of every row", 'update "todos" set "title" = $1', ["x"]],
     ["an insert for someone else", 'insert into "todos" ("id", "user_id", "title") values (default, $1, $2)', [other, "x"]],
     ["a new user other than the caller", 'insert into "users" ("id") values ($1) on conflict do nothing', [other]],
+    [
+      "a page scoped by position only",
+      'select "id" from "todos" where ("todos"."created_at", "todos"."id") < ($1::timestamptz, $2::uuid) order by "todos"."created_at" desc limit $3',
+      ["2025-01-01T00:00:00.000Z", me, 8],
+    ],
   ])("%s", (_, query, params) => {
     expect(scopeProblem(query, params, me)).toBeString();
   });
@@ -36,9 +41,16 @@ test("every API request's statements pass through the audit", async () => {
   const user = newUserId();
   const before = audit.checked;
   const { json } = await api.create(user, { title: "audited" });
+  await api.create(user, { title: "audited too" });
   await api.list(user);
+  // Every shape of page query: first or after a cursor, with or without the filter.
+  const { json: page } = await api.list(user, "limit=1");
+  expect(page.next_cursor).toBeString();
+  await api.list(user, `limit=1&cursor=${page.next_cursor}`);
+  await api.list(user, "limit=1&completed=false");
+  await api.list(user, `limit=1&completed=false&cursor=${page.next_cursor}`);
   await api.get(user, json.id);
   await api.update(user, json.id, { is_completed: true });
   await api.remove(user, json.id);
-  expect(audit.checked - before).toBe(5);
+  expect(audit.checked - before).toBe(10);
 });

@@ -1,5 +1,6 @@
 // The bench's own database on the server, created fresh and dropped at the end, and its fixtures.
 import { SQL } from "bun";
+import { encodeCursor } from "../../src/todos/cursor";
 
 export type BenchDatabase = { name: string; url: string; drop(): Promise<void> };
 
@@ -40,6 +41,10 @@ export type Fixtures = {
   /** Owns 1000 todos, updated in turn: 32 writers on one row would measure Postgres's row lock, not the service. */
   updateUser: string;
   updateTodoIds: string[];
+  /** Owns 100,000 todos (seeded past MAX_TODOS_PER_USER): the first page and one past the 50,000th must cost the same. */
+  user100k: string;
+  /** The cursor after the 50,000th newest todo of user100k. */
+  deepCursor: string;
   /**
    * Each target creates todos for users of its own, so the list users above never change: many of
    * them in turn, as real traffic is, so that no one reaches the per-user limit (MAX_TODOS_PER_USER).
@@ -54,19 +59,29 @@ export async function seed(url: string): Promise<Fixtures> {
     const fixtures = {
       user50: crypto.randomUUID(),
       user1000: crypto.randomUUID(),
+      user100k: crypto.randomUUID(),
       singleUser: crypto.randomUUID(),
       updateUser: crypto.randomUUID(),
       creators: { service: manyUsers(), floor: manyUsers() },
     };
-    const { user50, user1000, singleUser, updateUser, creators } = fixtures;
-    const userIds = [user50, user1000, singleUser, updateUser, ...creators.service, ...creators.floor];
+    const { user50, user1000, user100k, singleUser, updateUser, creators } = fixtures;
+    const userIds = [user50, user1000, user100k, singleUser, updateUser, ...creators.service, ...creators.floor];
     await sql`insert into users ${sql(userIds.map((id) => ({ id })))}`;
     await insertTodos(sql, user50, 50);
     await insertTodos(sql, user1000, 1000);
     const [single] = await insertTodos(sql, singleUser, 1);
     const updated = await insertTodos(sql, updateUser, 1000);
+    await insertTodos(sql, user100k, 100_000);
+    const [deep] = await sql`
+      select id, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at from todos
+      where user_id = ${user100k} order by created_at desc, id desc offset 49999 limit 1`;
     await sql`analyze`;
-    return { ...fixtures, singleTodoId: String(single?.id), updateTodoIds: updated.map((row) => String(row.id)) };
+    return {
+      ...fixtures,
+      singleTodoId: String(single?.id),
+      updateTodoIds: updated.map((row) => String(row.id)),
+      deepCursor: encodeCursor({ id: String(deep?.id), created_at: String(deep?.created_at) }),
+    };
   } finally {
     await sql.close();
   }

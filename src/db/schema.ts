@@ -24,9 +24,17 @@ export const todos = pgTable(
     // the API returns is exactly the instant stored.
     createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
+  // NULLS FIRST matches a plain `ORDER BY ... DESC`, so a page query walks an index from its
+  // position and reads only the page's rows. The second index serves `completed=`: with the first
+  // alone, a page of the few completed todos among many would read past every open one.
   (table) => [
-    // NULLS FIRST matches a plain `ORDER BY ... DESC`, so the list query can walk this index.
     index("todos_user_created_idx").on(table.userId, table.createdAt.desc().nullsFirst(), table.id.desc().nullsFirst()),
+    index("todos_user_completed_created_idx").on(
+      table.userId,
+      table.isCompleted,
+      table.createdAt.desc().nullsFirst(),
+      table.id.desc().nullsFirst(),
+    ),
     // Keyed by user and id together, and by nothing else: looking up another user's id costs what a
     // missing one does. A key on id alone was a hit filtered afterwards, which timing could tell apart.
     primaryKey({ name: "todos_pkey", columns: [table.userId, table.id] }),

@@ -104,7 +104,7 @@ export function problemResponse(error: ApiError, headers: Record<string, string>
 }
 
 const problemStatuses: Record<number, string> = {
-  400: "Missing or malformed Host, X-User-Id, path id or JSON",
+  400: "Missing or malformed Host, X-User-Id, path id, query parameter or JSON; field_errors names it",
   401: "Bearer mode: missing, malformed, expired or untrusted token",
   404: "No such todo for this user (another user's todo answers the same)",
   408: "The body did not arrive within BODY_TIMEOUT_MS",
@@ -120,12 +120,20 @@ const problemStatuses: Record<number, string> = {
  * time: the store's types already fix their shape, and checking every item of every list cost
  * a third of list throughput (bench/results.md).
  */
-export function documentedResponses(success: Record<number, TSchema | undefined>, problems: number[]) {
+export function documentedResponses(
+  success: Record<number, TSchema | undefined>,
+  problems: number[],
+  successHeaders?: Record<string, OpenAPIV3.HeaderObject>,
+) {
   // A TypeBox schema is a JSON Schema object; OpenAPI's types just do not know it.
   const content = (type: string, schema: TSchema) => ({ [type]: { schema: schema as OpenAPIV3.SchemaObject } });
   const responses: OpenAPIV3.ResponsesObject = {};
   for (const [status, schema] of Object.entries(success)) {
-    responses[status] = { description: "Success", ...(schema && { content: content("application/json", schema) }) };
+    responses[status] = {
+      description: "Success",
+      ...(successHeaders && { headers: successHeaders }),
+      ...(schema && { content: content("application/json", schema) }),
+    };
   }
   for (const status of problems) {
     responses[status] = { description: problemStatuses[status] ?? "Error", content: content("application/problem+json", problemModel) };

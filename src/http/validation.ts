@@ -12,7 +12,7 @@ const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/u;
 // Format characters (zero-width spaces and joiners, BOM, bidirectional marks) show nothing.
 const VISIBLE = /[^\p{White_Space}\p{Cf}]/u;
 
-const formats = {
+const formats: Record<string, Format> = {
   "visible-text": {
     check: (value: string) => value.isWellFormed() && !CONTROL.test(value) && !BIDI_CONTROL.test(value) && VISIBLE.test(value),
     message: "must contain a visible character, and no control characters, bidirectional overrides or unpaired surrogates",
@@ -22,14 +22,24 @@ const formats = {
     message: "must not contain control characters (other than tab and line breaks), bidirectional overrides or unpaired surrogates",
   },
   "api-uuid": { check: isUuid, message: "must be a UUID such as 3f2b6c1e-8a4d-4e8f-9b1a-2c3d4e5f6a7b" },
-} as const;
+  // Query parameters are text on the wire, and are validated as text: Elysia's coercion of numbers and
+  // booleans accepts "1e2" and " 5", and reports an out-of-range number without naming the parameter.
+  "page-limit": { check: (value: string) => /^(?:[1-9]\d?|1\d\d|200)$/.test(value), message: "must be an integer from 1 to 200" },
+  "true-or-false": { check: (value: string) => value === "true" || value === "false", message: "must be true or false" },
+};
 
-export type TextFormat = keyof typeof formats;
+type Format = { check: (value: string) => boolean; message: string };
+
+/** A format of a module's own (the todo cursor), checked and described like the ones above. */
+export function registerFormat(name: string, format: Format): void {
+  formats[name] = format;
+  FormatRegistry.Set(name, format.check);
+}
 
 for (const [name, { check }] of Object.entries(formats)) FormatRegistry.Set(name, check);
 
 /** What a failed format check tells the caller. */
-export const formatMessage = (format: unknown): string | undefined => formats[format as TextFormat]?.message;
+export const formatMessage = (format: unknown): string | undefined => formats[format as string]?.message;
 
 /**
  * Marks a request schema, and every schema inside it, as described by http/errors.ts. Elysia then

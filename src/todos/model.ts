@@ -2,7 +2,8 @@
 // and the OpenAPI document.
 import { t } from "elysia";
 import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH } from "../db/schema";
-import { describedByUs } from "../http/validation";
+import { describedByUs, registerFormat } from "../http/validation";
+import { decodeCursor } from "./cursor";
 
 const title = t.String({ format: "visible-text", minLength: 1, maxLength: TITLE_MAX_LENGTH, examples: ["Buy milk"] });
 const description = t.Union([t.String({ format: "plain-text", maxLength: DESCRIPTION_MAX_LENGTH }), t.Null()], {
@@ -29,7 +30,45 @@ export const updateTodoBody = describedByUs(
 
 export const todoIdParams = describedByUs(t.Object({ id: t.String({ format: "api-uuid" }) }));
 
-export const todoListModel = t.Object({ items: t.Array(todoModel), count: t.Integer() });
+export const DEFAULT_PAGE_LIMIT = 50;
+
+registerFormat("todo-cursor", {
+  check: (value) => decodeCursor(value) !== undefined,
+  message: "is not a cursor from this service; use next_cursor of the previous page as it is",
+});
+
+// Unknown parameters are refused: a misspelt filter (`is_completed=true`) would otherwise answer
+// every todo, and the mistake would go unseen.
+export const todoListQuery = describedByUs(
+  t.Object(
+    {
+      limit: t.Optional(
+        t.String({
+          format: "page-limit",
+          description: `Todos per page, an integer from 1 to 200; default ${DEFAULT_PAGE_LIMIT}`,
+          examples: ["50"],
+        }),
+      ),
+      cursor: t.Optional(
+        t.String({ format: "todo-cursor", description: "Where the page starts: next_cursor of the previous page, as is" }),
+      ),
+      completed: t.Optional(
+        t.String({
+          format: "true-or-false",
+          enum: ["true", "false"],
+          description: "Only completed (true) or open (false) todos; absent: all",
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+export const todoPageModel = t.Object({
+  items: t.Array(todoModel),
+  count: t.Integer({ description: "The number of items in this page" }),
+  next_cursor: t.Union([t.String(), t.Null()], { description: "The cursor of the next page; null on the last page" }),
+});
 
 export type Todo = typeof todoModel.static;
 export type NewTodo = typeof createTodoBody.static;

@@ -2,7 +2,8 @@
 import { Elysia } from "elysia";
 import { ApiError, documentedResponses } from "../http/problem";
 import type { UserContext } from "../http/user-context";
-import { createTodoBody, todoIdParams, todoListModel, todoModel, updateTodoBody } from "./model";
+import { decodeCursor, encodeCursor } from "./cursor";
+import { createTodoBody, DEFAULT_PAGE_LIMIT, todoIdParams, todoListQuery, todoModel, todoPageModel, updateTodoBody } from "./model";
 import type { TodoStore } from "./store";
 
 // Another user's todo answers exactly like a missing one, so ids cannot be probed.
@@ -13,6 +14,21 @@ const limitReached = (limit: number) =>
 // Every route may answer these; a body adds 413, 415 and 422, a path id 404.
 const always = [400, 401, 503];
 const withBody = [413, 415, 422];
+
+// A relative reference (RFC 8288 resolves it against the URL the client asked for): correct behind any
+// gateway that keeps the path, and built without the Host header, which the client controls.
+const nextLink = (path: string, query: Record<string, string | undefined>) => {
+  const params = new URLSearchParams(Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  return `<${path}?${params}>; rel="next"`;
+};
+
+const linkHeader = {
+  link: {
+    description:
+      'RFC 8288 `<...>; rel="next"`, only when a next page exists: this path with the same limit and completed, and the next cursor',
+    schema: { type: "string" as const },
+  },
+};
 
 export function todoRoutes(todos: TodoStore, callerOf: UserContext) {
   return new Elysia({ prefix: "/todos", tags: ["todos"], normalize: false })
@@ -35,15 +51,24 @@ export function todoRoutes(todos: TodoStore, callerOf: UserContext) {
     )
     .get(
       "",
-      async ({ userId }) => {
-        const items = await todos.list(userId);
-        return { items, count: items.length };
+      async ({ userId, query, path, set }) => {
+        const limit = query.limit === undefined ? DEFAULT_PAGE_LIMIT : Number(query.limit);
+        const completed = query.completed === undefined ? undefined : query.completed === "true";
+        // Validation has checked the cursor already, so a cursor that does not decode here is a bug.
+        const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+        if (query.cursor !== undefined && !after) throw new Error("a validated cursor did not decode");
+        const { items, hasMore } = await todos.list(userId, { limit, after, completed });
+        const last = items.at(-1);
+        const next_cursor = hasMore && last ? encodeCursor(last) : null;
+        if (next_cursor) set.headers.link = nextLink(path, { limit: String(limit), completed: query.completed, cursor: next_cursor });
+        return { items, count: items.length, next_cursor };
       },
       {
+        query: todoListQuery,
         detail: {
-          summary: "List your todos, newest first",
+          summary: "List your todos, newest first, a page at a time",
           operationId: "listTodos",
-          responses: documentedResponses({ 200: todoListModel }, always),
+          responses: documentedResponses({ 200: todoPageModel }, always, linkHeader),
         },
       },
     )

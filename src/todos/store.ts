@@ -10,6 +10,7 @@ import type { SelectResultFields } from "drizzle-orm/query-builders/select.types
 import type { Budget } from "../db/budget";
 import type { Db } from "../db/connect";
 import { todos, users } from "../db/schema";
+import type { TodoPosition } from "./cursor";
 import type { NewTodo, Todo, TodoChanges } from "./model";
 
 // Postgres formats the instant itself, so every driver returns the exact stored value in UTC
@@ -81,16 +82,42 @@ function prepareStatements(db: Db) {
       )
       .returning(todoColumns)
       .prepare("create_todo"),
-    list: db
-      .select(todoColumns)
-      .from(todos)
-      .where(eq(todos.userId, userId))
-      .orderBy(desc(todos.createdAt), desc(todos.id))
-      .prepare("list_todos"),
+    list: {
+      first: preparePage(db, { after: false, byCompletion: false }),
+      after: preparePage(db, { after: true, byCompletion: false }),
+      firstByCompletion: preparePage(db, { after: false, byCompletion: true }),
+      afterByCompletion: preparePage(db, { after: true, byCompletion: true }),
+    },
     get: db.select(todoColumns).from(todos).where(ownTodo).prepare("get_todo"),
     remove: db.delete(todos).where(ownTodo).returning({ id: todos.id }).prepare("delete_todo"),
   };
 }
+
+// A page is a seek from a position, never an OFFSET: it reads the page's rows from the index, however
+// deep. One statement per shape, since an `OR` or a NULL test would keep Postgres from seeking either index.
+function preparePage(db: Db, { after, byCompletion }: { after: boolean; byCompletion: boolean }) {
+  // The position is sent as ISO text and cast: the driver's own mapping of a Date parameter is not trusted
+  // to keep the zone and the milliseconds (see createdAtUtc).
+  const position = sql`(${todos.createdAt}, ${todos.id}) < (${sql.placeholder("afterCreatedAt")}::timestamptz, ${sql.placeholder("afterId")}::uuid)`;
+  const name = `list_todos${byCompletion ? "_by_completion" : ""}${after ? "_after" : ""}`;
+  const statement = db
+    .select(todoColumns)
+    .from(todos)
+    .where(
+      and(
+        eq(todos.userId, userId),
+        byCompletion ? eq(todos.isCompleted, sql.placeholder("completed")) : undefined,
+        after ? position : undefined,
+      ),
+    )
+    .orderBy(desc(todos.createdAt), desc(todos.id))
+    .limit(sql.placeholder("limit"))
+    .prepare(name);
+  return { name, statement };
+}
+
+export type PageRequest = { limit: number; after?: TodoPosition; completed?: boolean };
+export type Page = { items: Todo[]; hasMore: boolean };
 
 // An update sets only the fields sent: one prepared statement per combination, made on first use.
 function prepareUpdate(db: Db, fields: (keyof TodoChanges)[]) {
@@ -115,8 +142,16 @@ export function todoStore(db: Db, budget: Budget, { maxTodosPerUser }: { maxTodo
       return todo;
     },
 
-    /** The user's todos, newest first. */
-    list: (userId: string): Promise<Todo[]> => budget("list_todos", () => todoRows(statements.list, { userId }), { idempotent: true }),
+    /** A page of the user's todos, newest first, starting after `after`; optionally only those with that completion. */
+    async list(userId: string, { limit, after, completed }: PageRequest): Promise<Page> {
+      const { list } = statements;
+      const byCompletion = completed !== undefined;
+      const page = after ? (byCompletion ? list.afterByCompletion : list.after) : byCompletion ? list.firstByCompletion : list.first;
+      // One row more than the page says whether another page follows, without a count.
+      const values = { userId, completed, afterCreatedAt: after?.created_at, afterId: after?.id, limit: limit + 1 };
+      const rows = await budget(page.name, () => todoRows(page.statement, values), { idempotent: true });
+      return { items: rows.slice(0, limit), hasMore: rows.length > limit };
+    },
 
     /** The todo, or undefined when it does not exist or belongs to someone else. */
     async get(userId: string, id: string): Promise<Todo | undefined> {

@@ -55,7 +55,8 @@ export function testClient(app: { handle(request: Request): Promise<Response> } 
     app,
     call,
     create: (user: string, body: unknown) => call("POST", "/api/v1/todos", { user, body }),
-    list: (user: string) => call("GET", "/api/v1/todos", { user }),
+    /** One page; `query` is the query string without its `?`, e.g. "limit=7&completed=true". */
+    list: (user: string, query = "") => call("GET", `/api/v1/todos${query && `?${query}`}`, { user }),
     get: (user: string, id: string) => call("GET", `/api/v1/todos/${id}`, { user }),
     update: (user: string, id: string, body: unknown) => call("PATCH", `/api/v1/todos/${id}`, { user, body }),
     remove: (user: string, id: string) => call("DELETE", `/api/v1/todos/${id}`, { user }),

@@ -32,12 +32,17 @@ const descending = (a: string, b: string) => (a < b ? 1 : a > b ? -1 : 0);
 
 // The list contract: newest first, ties broken by id descending. Lower-case UUID strings sort
 // like Postgres sorts uuid values, so the exact order can be checked, ties included.
-function expectedList(model: Model, user: string) {
-  const items = [...model]
-    .filter(([, todo]) => todo.owner === user)
+function expectedItems(model: Model, user: string, completed?: boolean) {
+  return [...model]
+    .filter(([, todo]) => todo.owner === user && (completed === undefined || todo.is_completed === completed))
     .sort(([idA, a], [idB, b]) => descending(a.created_at, b.created_at) || descending(idA, idB))
     .map(([id, todo]) => asJson(id, todo));
-  return { items, count: items.length };
+}
+
+// Runs hold at most MAX_ACTIONS todos per user, fewer than the default page of 50: one page, no cursor.
+function expectedList(model: Model, user: string) {
+  const items = expectedItems(model, user);
+  return { items, count: items.length, next_cursor: null };
 }
 
 // ---- the actions ----
@@ -49,6 +54,7 @@ type Changes = Partial<Fields>;
 type Action =
   | { op: "create"; user: number; body: { title: string; description?: string | null } }
   | { op: "list"; user: number }
+  | { op: "page"; user: number; limit: number; completed?: boolean; cursorOf?: number }
   | { op: "get"; user: number; target: Target }
   | { op: "update"; user: number; target: Target; changes: Changes }
   | { op: "delete"; user: number; target: Target };
@@ -78,6 +84,11 @@ const changes: fc.Arbitrary<Changes> = fc
 const action: fc.Arbitrary<Action> = fc.oneof(
   fc.record({ op: fc.constant("create"), user, body: fc.record({ title, description }, { requiredKeys: ["title"] }) }),
   fc.record({ op: fc.constant("list"), user }),
+  // A walk in small pages, maybe filtered, maybe starting from a cursor another user was given.
+  fc.record(
+    { op: fc.constant("page"), user, limit: fc.integer({ min: 1, max: 4 }), completed: fc.boolean(), cursorOf: user },
+    { requiredKeys: ["op", "user", "limit"] },
+  ),
   fc.record({ op: fc.constant("get"), user, target }),
   fc.record({ op: fc.constant("update"), user, target, changes }),
   fc.record({ op: fc.constant("delete"), user, target }),
@@ -136,6 +147,8 @@ function newRun() {
       return;
     }
 
+    if (action.op === "page") return walkPages(caller, action);
+
     const id = idOf(action.target);
     const todo = model.get(id);
     const own = todo?.owner === caller ? todo : undefined;
@@ -165,6 +178,39 @@ function newRun() {
         return;
       }
     }
+  }
+
+  /**
+   * Every page in turn: together they are the model's list, filtered, in order, each page at most
+   * `limit` long. A first cursor taken from another user's first page is only a position: the walk
+   * then holds the caller's own todos older than it, and nothing of the other user's.
+   */
+  async function walkPages(caller: string, { limit, completed, cursorOf }: Extract<Action, { op: "page" }>) {
+    const filter = completed === undefined ? "" : `&completed=${completed}`;
+    let expected = expectedItems(model, caller, completed);
+    let cursor: string | null = null;
+    if (cursorOf !== undefined) {
+      const lender = users[cursorOf] as string;
+      const lent = await api.list(lender, "limit=1");
+      cursor = lent.json.next_cursor;
+      if (cursor === null) return;
+      const position = lent.json.items[0];
+      expected = expected.filter(
+        (todo) =>
+          descending(todo.created_at, position.created_at) > 0 || (todo.created_at === position.created_at && todo.id < position.id),
+      );
+    }
+    const seen = [];
+    do {
+      const { status, json, headers } = await api.list(caller, `limit=${limit}${filter}${cursor ? `&cursor=${cursor}` : ""}`);
+      expect(status).toBe(200);
+      expect(json.count).toBe(json.items.length);
+      expect(json.count).toBeLessThanOrEqual(limit);
+      expect(headers.has("link")).toBe(json.next_cursor !== null);
+      seen.push(...json.items);
+      cursor = json.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual(expected);
   }
 
   // The isolation invariant: whatever just happened, and whoever did it, each user sees exactly

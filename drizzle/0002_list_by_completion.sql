@@ -1,0 +1,1 @@
+CREATE INDEX "todos_user_completed_created_idx" ON "todos" USING btree ("user_id","is_completed","created_at" DESC NULLS FIRST,"id" DESC NULLS FIRST);
