@@ -98,7 +98,11 @@ test("another instance of the service, started later, knows the user by the same
   const restarted = serviceBehind(betterAuth);
   const token = await alice.token();
   expect((await call(restarted, token, "GET", "/me")).json).toEqual(alice.me);
-  expect((await call(restarted, token, "GET", "/todos", undefined, alice.userId)).json).toEqual({ items: [todo], count: 1, next_cursor: null });
+  expect((await call(restarted, token, "GET", "/todos", undefined, alice.userId)).json).toEqual({
+    items: [todo],
+    count: 1,
+    next_cursor: null,
+  });
 });
 
 describe("with the clock moved forward", () => {
