@@ -58,9 +58,16 @@ describe("a valid token", () => {
   });
 
   test("keys are fetched once and cached, not fetched per request", async () => {
-    const token = await authServer.sign({ sub: newUserId() });
-    for (let i = 0; i < 5; i++) expect((await asBearer(token)).status).toBe(200);
-    expect(authServer.fetches()).toBe(1);
+    // An app of its own, so that nothing earlier has cached the key set for it.
+    const fresh = testClient(
+      appWith({ mode: "jwks", jwksUrl: new URL(authServer.jwksUrl), issuer: ISSUER, audience: AUDIENCE, maxLifetimeS: 86_400 }),
+    );
+    const before = authServer.fetches();
+    for (let i = 0; i < 5; i++) {
+      const token = await authServer.sign({ sub: newUserId() });
+      expect((await fresh.call("GET", "/api/v1/todos", { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    }
+    expect(authServer.fetches() - before).toBe(1);
   });
 });
 

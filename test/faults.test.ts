@@ -10,6 +10,7 @@ import { createLogger } from "../src/log";
 import { newUserId, testClient } from "./support/api";
 import { neonRelay, testDriver } from "./support/database";
 import { createPrivatePostgres, type PrivatePostgres } from "./support/private-postgres";
+import { startService } from "./support/service";
 
 // The embedded database cannot go away, so its run exercises Bun's client here.
 const driver = testDriver === "neon" ? "neon" : "bun";
@@ -103,43 +104,26 @@ describe(`the database goes away and comes back (${driver} driver)`, () => {
 describe(`start-up with the database down (${driver} driver)`, () => {
   test("live at once, ready and serving once the database comes up", async () => {
     const down = await createPrivatePostgres();
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const base = `http://127.0.0.1:${port}`;
-    const child = Bun.spawn(["bun", "src/index.ts"], {
-      env: { ...process.env, ...serviceEnv(down.url), PORT: String(port), LOG_LEVEL: "warn" },
-      stdout: "pipe",
-      stderr: "inherit",
-    });
+    const service = await startService({ ...serviceEnv(down.url), LOG_LEVEL: "info" });
     try {
-      let health: Response | undefined;
-      for (let i = 0; i < 100 && !health?.ok; i++) {
-        await Bun.sleep(100);
-        health = await fetch(`${base}/health`).catch(() => undefined);
-      }
-      expect(health?.status).toBe(200);
-      expect((await fetch(`${base}/ready`)).status).toBe(503);
-      const early = await fetch(`${base}/api/v1/todos`, { headers: { "x-user-id": newUserId() } });
+      expect((await fetch(`${service.base}/health`)).status).toBe(200);
+      expect((await fetch(`${service.base}/ready`)).status).toBe(503);
+      const early = await fetch(`${service.base}/api/v1/todos`, { headers: { "x-user-id": newUserId() } });
       expect(early.status).toBe(503);
 
       await down.start();
-      let ready: Response | undefined;
-      for (let i = 0; i < 150 && !ready?.ok; i++) {
-        await Bun.sleep(200);
-        ready = await fetch(`${base}/ready`);
-      }
-      expect(ready?.status).toBe(200);
-      const created = await fetch(`${base}/api/v1/todos`, {
+      await service.ready(30_000);
+      const created = await fetch(`${service.base}/api/v1/todos`, {
         method: "POST",
         headers: { "content-type": "application/json", "x-user-id": newUserId() },
         body: JSON.stringify({ title: "first after start-up" }),
       });
       expect(created.status).toBe(201);
       // The process logged why it was waiting.
-      child.kill("SIGTERM");
-      expect(await child.exited).toBe(0);
-      expect(await new Response(child.stdout).text()).toContain("database not reachable yet; retrying");
+      expect(await service.stop()).toBe(0);
+      expect(service.output()).toContain("database not reachable yet; retrying");
     } finally {
-      child.kill();
+      service.child.kill();
       await down.destroy();
     }
   }, 90_000);

@@ -1,20 +1,6 @@
 // SIGTERM while requests are in flight: they complete, then the process exits 0.
 import { expect, test } from "bun:test";
-
-async function startService() {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const child = Bun.spawn(["bun", "src/index.ts"], {
-    env: { ...process.env, PORT: String(port), PGLITE_DATA_DIR: "memory://", DATABASE_URL: "", NEON_DATABASE_URL: "", LOG_LEVEL: "info" },
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  for (let i = 0; i < 200; i++) {
-    await Bun.sleep(100);
-    if ((await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined))?.ok) return { child, port };
-  }
-  child.kill();
-  throw new Error("the service did not become ready");
-}
+import { startService } from "./support/service";
 
 /** A POST whose body arrives in two halves, so the request is in flight for as long as we like. */
 async function slowPost(port: number) {
@@ -46,20 +32,23 @@ async function slowPost(port: number) {
   };
 }
 
-test("SIGTERM lets in-flight requests finish, refuses new ones, and exits 0", async () => {
-  const { child, port } = await startService();
+test("SIGTERM lets in-flight requests finish, refuses new ones meanwhile, and exits 0", async () => {
+  const service = await startService({ PGLITE_DATA_DIR: "memory://" });
+  await service.ready();
+  const port = Number(new URL(service.base).port);
   const inFlight = await Promise.all([slowPost(port), slowPost(port), slowPost(port)]);
   await Bun.sleep(100);
-  child.kill("SIGTERM");
+  service.child.kill("SIGTERM");
   await Bun.sleep(300);
+  // Still draining (three bodies are half sent), and already closed to newcomers.
+  expect(service.child.exitCode).toBeNull();
+  expect(await fetch(`${service.base}/health`).catch(() => "refused")).toBe("refused");
   const responses = await Promise.all(inFlight.map((request) => request.finish()));
   for (const response of responses) {
     expect(response).toStartWith("HTTP/1.1 201");
     expect(response).toContain("sent across a shutdown");
   }
-  expect(await child.exited).toBe(0);
-  const logs = await new Response(child.stdout).text();
-  expect(logs).toContain('"msg":"shutting down: finishing in-flight requests"');
-  expect(logs).toContain('"msg":"stopped"');
-  expect(await fetch(`http://127.0.0.1:${port}/health`).catch(() => "refused")).toBe("refused");
+  expect(await service.child.exited).toBe(0);
+  expect(service.output()).toContain('"msg":"shutting down: finishing in-flight requests"');
+  expect(service.output()).toContain('"msg":"stopped"');
 }, 60_000);

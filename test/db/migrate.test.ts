@@ -35,6 +35,8 @@ test.skipIf(testDriver === "pglite")(
     try {
       await Promise.all([1, 2, 3, 4].map(() => migrate(fresh.database, fresh.config.database)));
       expect(await tableNames(fresh.database.db)).toEqual(["todos", "users"]);
+      const applied = await rows<{ n: number }>(fresh.database.db, sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
+      expect(applied[0]?.n).toBe(journal.entries.length);
     } finally {
       await fresh.drop();
     }
@@ -52,6 +54,8 @@ test.skipIf(testDriver === "pglite")(
       await other.db.execute(sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`);
       const waiting = migrate(fresh.database, config);
       await Bun.sleep(500);
+      // Five times the 100 ms budget later, it still waits for the lock, and has created nothing.
+      expect(await tableNames(fresh.database.db)).toEqual([]);
       await other.db.execute(sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`);
       await waiting;
       expect(await tableNames(fresh.database.db)).toEqual(["todos", "users"]);

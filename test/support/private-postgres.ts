@@ -22,7 +22,8 @@ export type PrivatePostgres = { url: string; port: number; start(): Promise<void
 export async function createPrivatePostgres(): Promise<PrivatePostgres> {
   const dir = mkdtempSync(join(tmpdir(), "todo-pg-"));
   const data = join(dir, "data");
-  const port = 30_000 + Math.floor(Math.random() * 20_000);
+  // Below 32768, where the kernel hands out ports to outgoing connections; services in tests listen on port 0.
+  const port = 22_000 + Math.floor(Math.random() * 10_000);
   if (process.getuid?.() === 0) await Bun.spawn(["chown", "postgres", dir]).exited;
   await run([`${bin}/initdb`, "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]);
   const options = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c fsync=off`;

@@ -20,9 +20,12 @@ async function collect(stream: ReadableStream<Uint8Array>, into: { text: string 
   for await (const chunk of stream) into.text += decoder.decode(chunk, { stream: true });
 }
 
-/** Spawns the service; resolves once it listens, or rejects with its output if it exits first. */
-export async function startService(env: Record<string, string>, { timeoutMs = 30_000 } = {}): Promise<Service> {
-  const child = Bun.spawn(["bun", "src/index.ts"], {
+/** Spawns the service; resolves once it listens, or rejects with its output if it exits first. Needs LOG_LEVEL info or lower. */
+export async function startService(
+  env: Record<string, string>,
+  { timeoutMs = 30_000, command = ["bun", "src/index.ts"] } = {},
+): Promise<Service> {
+  const child = Bun.spawn(command, {
     env: { ...process.env, PORT: "0", ...baseEnv, ...env },
     stdin: "ignore",
     stdout: "pipe",

@@ -1,6 +1,10 @@
 // The API contract, as a front end meets it.
 import { describe, expect, test } from "bun:test";
-import { bearerMode, newUserId, testClient } from "../support/api";
+import { sql } from "drizzle-orm";
+import { createApp } from "../../src/app";
+import { createLogger } from "../../src/log";
+import type { TodoStore } from "../../src/todos/store";
+import { bearerMode, newUserId, sharedDatabase, testClient } from "../support/api";
 
 const api = testClient();
 const missingId = "00000000-0000-4000-8000-000000000000";
@@ -173,14 +177,17 @@ describe("update", () => {
     expect(json.detail).toContain("at least one");
   });
 
-  test("concurrent updates all succeed and the last one written wins", async () => {
+  test("concurrent updates all succeed and the last one written wins whole, never a mix of two", async () => {
     const user = newUserId();
     const todo = await createTodo(user);
-    const titles = Array.from({ length: 20 }, (_, i) => `version ${i}`);
-    const responses = await Promise.all(titles.map((title) => api.update(user, todo.id, { title })));
-    expect(responses.map((r) => r.status)).toEqual(titles.map(() => 200));
-    const final = (await api.get(user, todo.id)).json.title;
-    expect(titles).toContain(final);
+    const changes = Array.from({ length: 20 }, (_, i) => ({ title: `version ${i}`, description: `written by version ${i}` }));
+    const responses = await Promise.all(changes.map((change) => api.update(user, todo.id, change)));
+    expect(responses.map((r) => r.status)).toEqual(changes.map(() => 200));
+    const final = (await api.get(user, todo.id)).json;
+    // Both fields of one write, exactly as that write's own answer showed them.
+    const winner = responses.find((response) => response.json.title === final.title)?.json;
+    expect(final).toEqual(winner);
+    expect(final.description).toBe(`written by ${final.title}`);
   });
 });
 
@@ -318,6 +325,29 @@ describe("errors never leak internals", () => {
       expect(text).not.toMatch(/at .+\.(ts|js):\d+|postgres|drizzle|stack/i);
     }
   });
+});
+
+test("a failure inside the database is a 500 or 422 without driver details, and the log keeps no todo text", async () => {
+  const { database, config } = sharedDatabase();
+  const logLines: string[] = [];
+  const secret = "my secret todo text";
+  // Real statements that fail in Postgres: an unknown table (our bug: 500) and a value it refuses (422).
+  const failing = {
+    list: () => database.db.execute(sql`select * from no_such_table where title = ${secret}`),
+    get: () => database.db.execute(sql`select ${secret}::int`),
+  } as unknown as TodoStore;
+  const broken = testClient(createApp({ database, config, todos: failing, logger: createLogger("info", (line) => logLines.push(line)) }));
+  const user = newUserId();
+  const bug = await broken.list(user);
+  expect(bug.status).toBe(500);
+  expect(bug.json.error_code).toBe("SERVER_ERROR");
+  const refused = await broken.get(user, crypto.randomUUID());
+  expect(refused.status).toBe(422);
+  for (const { text } of [bug, refused]) expect(text).not.toMatch(/no_such_table|postgres|drizzle|sqlstate|secret|at .+:\d+/i);
+  const errorLines = logLines.filter((line) => JSON.parse(line).level === "error");
+  expect(errorLines).toHaveLength(1);
+  expect(errorLines[0]).toContain("no_such_table");
+  expect(logLines.join("")).not.toContain(secret);
 });
 
 test("GET /health answers 200", async () => {
