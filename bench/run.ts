@@ -128,16 +128,21 @@ const loadOf = (c: Case, target: Target, process: Launched): Load => ({
   body: c.body,
 });
 
-type CaseResult = { closed: Pair<ClosedLoopResult>; open?: Pair<OpenLoopResult>; peakRssMb: Pair<number> };
+type CaseResult = { closed: Pair<ClosedLoopResult>; ratios: number[]; open?: Pair<OpenLoopResult>; peakRssMb: Pair<number> };
+
+/** The middle value: with three rounds, one lucky (or unlucky) round cannot move it. */
+const median = <T>(values: T[], by: (value: T) => number): T =>
+  values.toSorted((a, b) => by(a) - by(b))[Math.floor((values.length - 1) / 2)] as T;
 
 /**
  * One case, everything: the closed loop on both sides back to back (so a burst of background load hits both
- * alike; rounds alternate who goes first, and each side's best round counts), then the open loop. Reads run
- * before the write cases grow the table, so every read is measured on the seeded data.
+ * alike; rounds alternate who goes first; each side's median round is reported, and the ratio of each round's
+ * pair), then the open loop. Reads run before the write cases grow the table, so every read is measured on the
+ * seeded data.
  */
 async function runCase(settings: Settings, c: Case, processes: Pair<Launched>): Promise<CaseResult> {
   const shape = { connections: c.connections ?? settings.connections, threads: settings.threads };
-  const best: Partial<Pair<ClosedLoopResult>> = {};
+  const rounds: Pair<ClosedLoopResult[]> = { service: [], floor: [] };
   const peakRssMb = { service: 0, floor: 0 };
   for (let round = 0; round < settings.rounds; round++) {
     for (const target of round % 2 === 0 ? (["service", "floor"] as const) : (["floor", "service"] as const)) {
@@ -149,11 +154,13 @@ async function runCase(settings: Settings, c: Case, processes: Pair<Launched>): 
       log(
         `  ${c.name} · ${target}: ${Math.round(result.rps)} req/s, ${summary(result.p50Ms, result.p99Ms, result.httpErrors + result.socketErrors)}`,
       );
-      if ((best[target]?.rps ?? -1) < result.rps) best[target] = result;
+      rounds[target].push(result);
     }
   }
-  const closed = best as Pair<ClosedLoopResult>;
-  return { closed, open: c.openLoop ? await runOpenLoops(settings, c, processes, closed.service.rps) : undefined, peakRssMb };
+  const closed = { service: median(rounds.service, (run) => run.rps), floor: median(rounds.floor, (run) => run.rps) };
+  const ratios = rounds.service.map((run, round) => run.rps / (rounds.floor[round] as ClosedLoopResult).rps);
+  const open = c.openLoop ? await runOpenLoops(settings, c, processes, closed.service.rps) : undefined;
+  return { closed, ratios, open, peakRssMb };
 }
 
 /** Both sides at the same fixed rate: a share of what the service sustained in the closed loop. */
@@ -229,8 +236,8 @@ async function main(settings: Settings, cleanups: (() => Promise<void>)[]): Prom
   const openLoop: Results["openLoop"] = [];
   let memoryCasePeakRssMb = { service: 0, floor: 0 };
   for (const c of defineCases(fixtures)) {
-    const { closed, open, peakRssMb } = await runCase(settings, c, processes);
-    closedLoop.push({ name: c.name, result: closed });
+    const { closed, ratios, open, peakRssMb } = await runCase(settings, c, processes);
+    closedLoop.push({ name: c.name, result: closed, ratios });
     if (open) openLoop.push({ name: c.name, result: open });
     if (c.name === memoryCase) memoryCasePeakRssMb = peakRssMb;
   }

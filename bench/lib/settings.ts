@@ -34,7 +34,7 @@ export function readSettings(): Settings {
     threads: number("BENCH_THREADS", 2),
     poolMax: number("BENCH_POOL_MAX", 10),
     rateFraction: number("BENCH_RATE_FRACTION", 0.5, { min: 0.01, integer: false }),
-    rounds: number("BENCH_ROUNDS", 1),
+    rounds: number("BENCH_ROUNDS", 3),
     startupRuns: number("BENCH_STARTUP_RUNS", 5),
   };
 }
