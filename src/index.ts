@@ -3,7 +3,7 @@ import { createApp } from "./app";
 import { backoff } from "./backoff";
 import { type Config, ConfigError, readConfig } from "./config";
 import { connect, type Database } from "./db/connect";
-import { DataDirectoryLockedError } from "./db/data-dir-lock";
+import { DataDirectoryError } from "./db/data-dir-lock";
 import { classifyDatabaseError } from "./db/errors";
 import { migrate } from "./db/migrate";
 import { problemResponse, serverError } from "./http/problem";
@@ -44,7 +44,7 @@ try {
     onIdleError: (error) => logger.warn("an idle database connection was closed; the next request opens a new one", errorFields(error)),
   });
 } catch (error) {
-  if (error instanceof DataDirectoryLockedError) fail(error.message);
+  if (error instanceof DataDirectoryError) fail(error.message);
   throw error;
 }
 

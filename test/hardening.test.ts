@@ -2,13 +2,16 @@
 // problem+json that changes nothing (or refused by configuration).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
+import { rmSync } from "node:fs";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createApp } from "../src/app";
 import type { Config } from "../src/config";
 import { createLogger } from "../src/log";
 import type { TodoStore } from "../src/todos/store";
 import { newUserId, sharedDatabase, testClient } from "./support/api";
-import { startService } from "./support/service";
+import { failedStart, startService } from "./support/service";
 
 const TODOS = "/api/v1/todos";
 const appWith = (config: Partial<Config> = {}, seams: { todos?: TodoStore } = {}, logLines: string[] = []) => {
@@ -68,6 +71,39 @@ describe("1. the Host header cannot move a request into the API", () => {
     // Only the docs page itself goes without these; a path that merely starts with /docs does not.
     expect(reply.toLowerCase()).toContain("cache-control: no-store");
     expect((await api.get(user, todo.id)).json).toEqual(todo);
+  });
+
+  test.each([
+    ["GET", "/docs/../api/v1/todos/:id"],
+    ["GET", "/docs/%2e%2e/api/v1/todos/:id"],
+    ["GET", "/docs/.%2e/api/v1/todos/:id"],
+    ["GET", "/health/../api/v1/todos/:id"],
+    ["GET", "/docs\\..\\api\\v1\\todos\\:id"],
+    ["PATCH", "/docs/../api/v1/todos/:id"],
+    ["DELETE", "/x/../api/v1/todos/:id"],
+    ["GET", "/api/v1/todos/../todos/:id"],
+  ])("%s %s (a spelling the URL parser resolves into the API) answers 404 and the todo is untouched", async (method, spelling) => {
+    const user = newUserId();
+    const todo = (await api.create(user, { title: "mine" })).json;
+    const body = method === "PATCH" ? '{"title":"changed"}' : "";
+    const reply = await rawRequest(
+      port,
+      `${method} ${spelling.replace(":id", todo.id)} HTTP/1.1\r\nHost: localhost\r\nX-User-Id: ${user}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    expect(statusOf(reply)).toBe(404);
+    expect(bodyOf(reply).error_code).toBe("NOT_FOUND");
+    expect((await api.get(user, todo.id)).json).toEqual(todo);
+  });
+
+  test("the same todo by its plain path still answers over the wire", async () => {
+    const user = newUserId();
+    const todo = (await api.create(user, { title: "mine" })).json;
+    const reply = await rawRequest(
+      port,
+      `GET ${TODOS}/${todo.id} HTTP/1.1\r\nHost: localhost\r\nX-User-Id: ${user}\r\nConnection: close\r\n\r\n`,
+    );
+    expect(statusOf(reply)).toBe(200);
+    expect(bodyOf(reply)).toEqual(todo);
   });
 
   test.each([
@@ -172,6 +208,9 @@ describe("5. titles that look empty", () => {
     ["word joiner", "\u2060"],
     ["byte-order mark", "\ufeff"],
     ["zero-width joiners and spaces", "\u200d \u200c"],
+    ["Hangul filler", "\u3164"],
+    ["blank braille pattern", "\u2800"],
+    ["pair of combining accents with nothing to sit on", "\u0301\u0301"],
   ])("a title of only a %s is refused", async (_, title) => {
     const user = newUserId();
     const reply = await api.call("POST", TODOS, { user, body: { title } });
@@ -258,11 +297,39 @@ describe("8. tokens", () => {
     ["an iat of -1e309", '{"alg":"HS256"}', `{"sub":"${alice}","exp":${now + 300},"iat":-1e309}`, "MALFORMED_TOKEN"],
     ["a lifetime of 48 hours", '{"alg":"HS256"}', `{"sub":"${alice}","exp":${now + 48 * 3600},"iat":${now}}`, "INVALID_TOKEN"],
     ["no iat and an expiry 30 days away", '{"alg":"HS256"}', `{"sub":"${alice}","exp":${now + 30 * 86400}}`, "INVALID_TOKEN"],
+    [
+      "an iat in the future and an expiry 48 hours away",
+      '{"alg":"HS256"}',
+      `{"sub":"${alice}","exp":${now + 48 * 3600},"iat":${now + 47 * 3600}}`,
+      "INVALID_TOKEN",
+    ],
   ])("a token with %s is refused", async (_, header, payload, code) => {
     const reply = await call(sign(header, payload));
     expect(reply.status).toBe(401);
     expect(reply.json.error_code).toBe(code);
   });
+});
+
+test("a data folder that cannot be used stops start-up with one line naming it", async () => {
+  const file = join(tmpdir(), `todo-not-a-folder-${process.pid}`);
+  await Bun.write(file, "a file, not a folder");
+  try {
+    const { code, stderr } = await failedStart({ PGLITE_DATA_DIR: file });
+    expect(code).not.toBe(0);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr).toContain(`PGLITE_DATA_DIR ${file} cannot be used`);
+  } finally {
+    rmSync(file, { force: true });
+  }
+}, 30_000);
+
+test("thousands of unknown list parameters get a bounded answer naming the first few", async () => {
+  const query = Array.from({ length: 2500 }, (_, i) => `p${i}=1`).join("&");
+  const reply = await api.call("GET", `${TODOS}?${query}`, { user: newUserId() });
+  expect(reply.status).toBe(400);
+  expect(reply.json.field_errors).toHaveLength(20);
+  expect(reply.json.field_errors[0]).toEqual({ field: "p0", message: "is not a parameter of this route" });
+  expect(reply.text.length).toBeLessThan(5000);
 });
 
 test("9. the service listens on the loopback interface unless HOST says otherwise", async () => {

@@ -5,7 +5,10 @@ import { backoff } from "../backoff";
 import { errorFields, type Logger } from "../log";
 import { classifyDatabaseError, DatabaseUnavailableError } from "./errors";
 
-/** Thrown instead of trying the database while it is known to be down. */
+/**
+ * Thrown instead of trying the database while it is known to be down, or not ready yet at start-up:
+ * those states are logged when they change (or by the start-up loop), not once per request.
+ */
 export class DatabaseDownError extends DatabaseUnavailableError {
   override name = "DatabaseDownError";
 }

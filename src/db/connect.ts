@@ -1,5 +1,4 @@
 // The one seam that picks the driver. Everything above it sees a Drizzle `Db`.
-import { mkdirSync } from "node:fs";
 import { sql } from "drizzle-orm";
 import type { Logger } from "drizzle-orm/logger";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
@@ -37,9 +36,7 @@ export async function connect(config: DatabaseConfig, options: ConnectOptions = 
   switch (config.driver) {
     case "pglite": {
       const [{ PGlite }, { drizzle: drizzlePglite }] = await Promise.all([import("@electric-sql/pglite"), import("drizzle-orm/pglite")]);
-      // PGlite creates only the last folder of the path; a fresh clone has no .data/ yet.
       const onDisk = !config.pgliteDataDir.includes("://");
-      if (onDisk) mkdirSync(config.pgliteDataDir, { recursive: true });
       const unlock = onDisk ? lockDataDirectory(config.pgliteDataDir) : () => {};
       const client = new PGlite(config.pgliteDataDir);
       database = {

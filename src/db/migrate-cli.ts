@@ -1,6 +1,7 @@
 // `bun run db:migrate`: applies drizzle/ to the configured database, then exits.
 import { ConfigError, readConfig } from "../config";
 import { connect } from "./connect";
+import { DataDirectoryError } from "./data-dir-lock";
 import { migrate } from "./migrate";
 
 try {
@@ -13,6 +14,8 @@ try {
     await database.close();
   }
 } catch (error) {
-  console.error(error instanceof ConfigError ? `configuration error: ${error.message}` : error);
+  if (error instanceof ConfigError) console.error(`configuration error: ${error.message}`);
+  else if (error instanceof DataDirectoryError) console.error(error.message);
+  else console.error(error);
   process.exit(1);
 }

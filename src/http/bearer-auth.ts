@@ -48,8 +48,8 @@ function explain(error: unknown, fetchesKeys: boolean): ApiError {
   throw error;
 }
 
-/** A header or claim given twice: jose (JSON.parse) keeps the last, another verifier may take the first. */
-function hasRepeatedMember(token: string): boolean {
+/** A header or claim given twice (jose, like JSON.parse, keeps the last; another verifier may take the first), or absurdly nested. */
+function hasMalformedJson(token: string): boolean {
   return token.split(".", 2).some((part) => {
     const json = Buffer.from(part, "base64url").toString("utf8");
     return json.startsWith("{") && jsonShapeProblem(json) !== undefined;
@@ -66,7 +66,8 @@ function checkLifetime(payload: JWTPayload, maxLifetimeS: number): void {
       throw unauthorized("MALFORMED_TOKEN", `The token's "${claim}" claim must be a finite number of seconds.`);
     }
   }
-  const start = payload.iat ?? Date.now() / 1000;
+  // From now at the latest: an iat in the future would otherwise stretch the lifetime past the cap.
+  const start = Math.min(payload.iat ?? Number.POSITIVE_INFINITY, Date.now() / 1000);
   if ((payload.exp as number) - start > maxLifetimeS) {
     throw unauthorized(
       "INVALID_TOKEN",
@@ -94,7 +95,9 @@ export function bearerUserContext(auth: Exclude<AuthConfig, { mode: "header" }>)
     if (scheme?.toLowerCase() !== "bearer" || !token || rest.length > 0) {
       throw unauthorized("MALFORMED_TOKEN", "The Authorization header must be exactly: Bearer <token>.");
     }
-    if (hasRepeatedMember(token)) throw unauthorized("MALFORMED_TOKEN", "The token names a header parameter or claim twice.");
+    if (hasMalformedJson(token)) {
+      throw unauthorized("MALFORMED_TOKEN", "The token's header or claims give a member twice, or nest too deep.");
+    }
     let payload: JWTPayload;
     try {
       // jose's overloads differ for a key set and a secret; both are valid here.

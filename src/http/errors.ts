@@ -7,13 +7,13 @@ import { classifyDatabaseError } from "../db/errors";
 import { ApiError, type FieldError, serverError, serviceUnavailable } from "./problem";
 import { formatMessage } from "./validation";
 
-function describe(error: ValueError): string {
+function describe(error: ValueError, part: Part): string {
   const { schema } = error;
   switch (error.type) {
     case ValueErrorType.ObjectRequiredProperty:
       return "is required";
     case ValueErrorType.ObjectAdditionalProperties:
-      return "is not a property you can set";
+      return part === "query" ? "is not a parameter of this route" : "is not a property you can set";
     case ValueErrorType.ObjectMinProperties:
       return "send at least one of the properties you want to change";
     case ValueErrorType.Object:
@@ -31,17 +31,22 @@ function describe(error: ValueError): string {
     case ValueErrorType.Union: {
       // A string that failed the string branch: say why, rather than "expected string or null".
       const branch = typeof error.value === "string" ? error.errors[0]?.First() : undefined;
-      return branch ? describe(branch) : "must be a string or null";
+      return branch ? describe(branch, part) : "must be a string or null";
     }
     default:
       return error.message;
   }
 }
 
-function fieldName(error: ValueError): string {
+type Part = ValidationError["type"];
+
+// A field error per field is enough to fix a request; a URL of thousands of bad parameters gets the first few.
+const MAX_FIELD_ERRORS = 20;
+
+function fieldName(error: ValueError, part: Part): string {
   const path = error.path.replace(/^\//, "").replaceAll("/", ".");
-  if (error.type === ValueErrorType.ObjectRequiredProperty || path) return path;
-  return "(body)";
+  if (path) return path.length > 100 ? `${path.slice(0, 100)}…` : path;
+  return part === "query" ? "(query)" : "(body)";
 }
 
 // TypeBox's own errors, not Elysia's `all`: Elysia's summaries interpolate the value, which throws on {"toString":1}.
@@ -54,10 +59,11 @@ function fieldErrors(error: ValidationError): FieldError[] {
   const seen = new Set<string>();
   const result: FieldError[] = [];
   for (const valueError of valueErrors(error)) {
-    const field = fieldName(valueError);
+    const field = fieldName(valueError, error.type);
     if (seen.has(field)) continue; // a field's first error is the one to fix first
     seen.add(field);
-    result.push({ field, message: describe(valueError) });
+    result.push({ field, message: describe(valueError, error.type) });
+    if (result.length === MAX_FIELD_ERRORS) break;
   }
   return result;
 }

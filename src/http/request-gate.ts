@@ -1,7 +1,6 @@
-// What reaches the router: a request with a valid Host, routed on its real path, and the headers
-// every answer carries. Bun builds request.url from the Host header, and Elysia cuts the path out of
-// it by position, so a short or odd Host could route `/x/api/v1/...` into the API past a gateway
-// that only guards `/api/*`.
+// What reaches the router: a request with a valid Host, routed on the path it was sent with, and the
+// headers every answer carries. Behind a gateway that guards only `/api/*`, a request must not reach
+// the API by any other spelling of its path.
 import { Elysia } from "elysia";
 import { DOCS_PATH } from "./api-reference";
 import { ApiError } from "./problem";
@@ -19,7 +18,7 @@ const validHost = (host: string | null): boolean => {
   return match !== null && (match[1] === undefined || Number(match[1]) <= 65535);
 };
 
-/** The path as the client sent it: after "scheme://authority", up to the query. */
+/** The path of request.url, up to the query. */
 export function realPath(url: string): string | undefined {
   const scheme = url.indexOf("://");
   if (scheme < 0) return undefined;
@@ -38,18 +37,23 @@ function authorityOf(url: string): string | null {
 }
 
 export const requestGate = new Elysia({ name: "request-gate" }).onRequest((context) => {
-  const { request, set } = context;
+  const { request, set, server } = context;
   // The path Elysia routes on; its request-hook type omits it (read as context.path so Elysia provides it).
   const path = (context as typeof context & { path: string }).path;
   Object.assign(set.headers, everywhere);
+  if (!docsPage.has(path)) Object.assign(set.headers, onApi);
+  // Bun builds request.url from the Host header; without a valid one the path cannot be read from it.
   if (!validHost(request.headers.get("host") ?? authorityOf(request.url))) {
     Object.assign(set.headers, onApi);
     throw new ApiError(400, "BAD_REQUEST", "Send a valid Host header: a host name or address, with an optional port.");
   }
-  // The router and the client must agree on the path, or the request goes nowhere.
-  if (realPath(request.url) !== path) {
+  // Bun's router matches every route on the request-target as sent, and only such requests carry
+  // `params`. What it did not match comes to Elysia's fallback with request.url normalised (`..`,
+  // `%2e`, `\`), where `/docs/../api/v1/todos/<id>` would reach the API: there it is a 404.
+  // (Bun does not route natively a wildcard route, which answers CORS preflights, nor a route whose
+  // answer is a fixed value, as the docs page is: neither reaches the API.)
+  if (server && !("params" in request) && request.method !== "OPTIONS" && !docsPage.has(path)) {
     Object.assign(set.headers, onApi);
-    throw new ApiError(400, "BAD_REQUEST", "The request's path could not be read unambiguously; check the Host header and the path.");
+    throw new ApiError(404, "NOT_FOUND", `No ${request.method} route matches this path as sent; the API is under /api/v1, see /docs.`);
   }
-  if (!docsPage.has(path)) Object.assign(set.headers, onApi);
 });

@@ -9,8 +9,10 @@ const CONTROL = /\p{Cc}/u;
 const CONTROL_EXCEPT_WHITESPACE = /(?![\t\n\r])\p{Cc}/u;
 // Bidirectional overrides and isolates reorder what a reader sees ("Trojan Source").
 const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/u;
-// Format characters (zero-width spaces and joiners, BOM, bidirectional marks) show nothing.
-const VISIBLE = /[^\p{White_Space}\p{Cf}]/u;
+// Nothing is shown by format characters (zero-width spaces and joiners, BOM, bidirectional marks),
+// by combining marks with no base, nor by the letters and symbols fonts draw blank (Hangul fillers,
+// the blank braille pattern).
+const VISIBLE = /[^\p{White_Space}\p{Cf}\p{M}\u115F\u1160\u3164\uFFA0\u2800]/u;
 
 const formats: Record<string, Format> = {
   "visible-text": {
