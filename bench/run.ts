@@ -7,6 +7,7 @@ import { startNeonRelay } from "../test/support/neon-relay";
 import { checkSameAnswers, type Probe } from "./lib/check";
 import { createBenchDatabase, type Fixtures, postgresVersion, seed } from "./lib/database";
 import { measureIdTiming } from "./lib/id-timing";
+import { type Comparison, compare, launchComparisons, type ObservabilityResult, tracedCases } from "./lib/observability";
 import { type OpenLoopResult, runOpenLoop } from "./lib/open-loop";
 import { measureOutage } from "./lib/outage";
 import { type Launched, launch, logDir, readMemory, sampleRss, waitForOk } from "./lib/processes";
@@ -134,6 +135,31 @@ type CaseResult = { closed: Pair<ClosedLoopResult>; ratios: number[]; open?: Pai
 const median = <T>(values: T[], by: (value: T) => number): T =>
   values.toSorted((a, b) => by(a) - by(b))[Math.floor((values.length - 1) / 2)] as T;
 
+/** The case against the service with metrics off, and (on a couple of cases) with tracing on. */
+async function measureObservability(
+  settings: Settings,
+  c: Case,
+  processes: Pair<Launched>,
+  comparison: Comparison,
+  into: ObservabilityResult,
+) {
+  const shape = {
+    connections: c.connections ?? settings.connections,
+    threads: settings.threads,
+    durationS: settings.durationS,
+    warmupS: settings.warmupS,
+  };
+  // Both sides are the service: the same users, and (for writes) the same creators.
+  const load = (target: Launched) => loadOf(c, "service", target);
+  const metrics = await compare(c.name, load, comparison.metricsOff, processes.service, shape);
+  log(`  ${c.name} · metrics off ${Math.round(metrics.without)} req/s, on ${Math.round(metrics.with)} req/s`);
+  into.metrics.push(metrics);
+  if (!tracedCases.includes(c.name)) return;
+  const tracing = await compare(c.name, load, processes.service, comparison.traced, shape);
+  log(`  ${c.name} · tracing off ${Math.round(tracing.without)} req/s, on ${Math.round(tracing.with)} req/s`);
+  into.tracing.push(tracing);
+}
+
 /**
  * One case, everything: the closed loop on both sides back to back (so a burst of background load hits both
  * alike; rounds alternate who goes first; each side's median round is reported, and the ratio of each round's
@@ -228,6 +254,14 @@ async function main(settings: Settings, cleanups: (() => Promise<void>)[]): Prom
     { readyMs: Number.NaN, firstRequestMs: floorAnsweredAt - floor.startedAt },
   ]);
   const processes = { service, floor };
+  const comparison = await launchComparisons({
+    DATABASE_URL: database.url,
+    DATABASE_DRIVER: "bun",
+    LOG_LEVEL: "warn",
+    DB_POOL_MAX: poolMax,
+  });
+  cleanups.push(comparison.stop);
+  const observability: ObservabilityResult = { metrics: [], tracing: [], spansReceived: 0 };
   const idle = { service: await readMemory(service.proc.pid), floor: await readMemory(floor.proc.pid) };
 
   await checkSameAnswers(service.baseUrl, floor.baseUrl, probesFor(fixtures));
@@ -240,7 +274,10 @@ async function main(settings: Settings, cleanups: (() => Promise<void>)[]): Prom
     closedLoop.push({ name: c.name, result: closed, ratios });
     if (open) openLoop.push({ name: c.name, result: open });
     if (c.name === memoryCase) memoryCasePeakRssMb = peakRssMb;
+    await measureObservability(settings, c, processes, comparison, observability);
   }
+  observability.spansReceived = comparison.spansReceived();
+  await comparison.stop();
   const hwm = { service: (await readMemory(service.proc.pid)).hwmMb, floor: (await readMemory(floor.proc.pid)).hwmMb };
   log("another user's id against a missing one:");
   const idTiming = await measureIdTiming(service.baseUrl, fixtures.user50, fixtures.singleTodoId);
@@ -261,6 +298,7 @@ async function main(settings: Settings, cleanups: (() => Promise<void>)[]): Prom
     startup,
     outage,
     idTiming,
+    observability,
   };
 }
 

@@ -2,6 +2,7 @@
 // in-process with app.handle(new Request(...)).
 import { cors } from "@elysiajs/cors";
 import { Elysia } from "elysia";
+import { Registry } from "prom-client";
 import type { Config } from "./config";
 import { createBudget, within } from "./db/budget";
 import { createCircuit, DatabaseDownError } from "./db/circuit";
@@ -9,9 +10,11 @@ import type { Database } from "./db/connect";
 import { apiReference } from "./http/api-reference";
 import { toApiError } from "./http/errors";
 import { parseJsonBody } from "./http/json-body";
+import { metrics } from "./http/metrics";
 import { type ApiError, problemResponse, serverError } from "./http/problem";
 import { requestGate } from "./http/request-gate";
 import { requestLog } from "./http/request-log";
+import type { Tracing } from "./http/tracing";
 import { type UserContext, userContextFor } from "./http/user-context";
 import { createLogger, errorFields, type Logger } from "./log";
 import { todoRoutes } from "./todos/routes";
@@ -27,16 +30,33 @@ export type AppDeps = {
   /** Seams for tests: a store of their own (one that fails, say), and who the caller is. */
   todos?: TodoStore;
   callerOf?: UserContext;
+  /** Where /metrics reads from (index.ts passes one with the process metrics); each app makes its own otherwise. */
+  metricsRegistry?: Registry;
+  /** Traces, when configured: index.ts loads the SDK only then. */
+  tracing?: Tracing;
 };
 
-export function createApp({ database, config, logger = createLogger(config.logLevel), isReady = () => true, ...seams }: AppDeps) {
+export function createApp({
+  database,
+  config,
+  logger = createLogger(config.logLevel),
+  isReady = () => true,
+  metricsRegistry,
+  tracing,
+  ...seams
+}: AppDeps) {
   const budgetMs = config.database.queryTimeoutMs;
   const circuit = createCircuit({
     probe: () => within(database.ping(), budgetMs),
     logger,
     suspectProbes: config.database.poolMax + 1,
   });
-  const budget = createBudget({ budgetMs, isReady, circuit });
+  const observed = config.metrics
+    ? metrics({ registry: metricsRegistry ?? new Registry(), circuit, connections: database.connections })
+    : undefined;
+  let budget = createBudget({ budgetMs, isReady, circuit });
+  if (observed) budget = observed.observeDatabase(budget);
+  if (tracing) budget = tracing.traceDatabase(budget);
   const todos = seams.todos ?? todoStore(database.db, budget, { maxTodosPerUser: config.maxTodosPerUser });
   // One per app: in bearer mode it holds the cached key set.
   const callerOf = seams.callerOf ?? userContextFor(config.auth);
@@ -47,6 +67,8 @@ export function createApp({ database, config, logger = createLogger(config.logLe
     // Elysia's default assumes a host of at least four characters (see http/request-gate.ts).
     new Elysia({ normalize: false, handler: { standardHostname: false } })
       .use(requestLog(logger))
+      .use(tracing ? tracing.plugin : new Elysia())
+      .use(observed ? observed.plugin : new Elysia())
       .use(requestGate)
       // CORS is off unless CORS_ORIGINS lists the front ends allowed to call from a browser.
       .use(

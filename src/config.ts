@@ -39,6 +39,16 @@ export type Config = {
   corsOrigins: string[];
   auth: AuthConfig;
   database: DatabaseConfig;
+  /** GET /metrics in the Prometheus text format; METRICS=off turns it off. */
+  metrics: boolean;
+  /** OpenTelemetry traces, sent over OTLP/HTTP (JSON); absent unless an OTLP endpoint is set. */
+  tracing?: TracingConfig;
+};
+
+export type TracingConfig = {
+  /** The full URL spans are POSTed to (…/v1/traces). */
+  tracesUrl: string;
+  serviceName: string;
 };
 
 export const logLevels = ["debug", "info", "warn", "error", "silent"] as const;
@@ -161,6 +171,27 @@ function readOrigins(env: Env): string[] {
   return origins;
 }
 
+// The standard OpenTelemetry variables: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is the URL itself, the
+// general OTEL_EXPORTER_OTLP_ENDPOINT a base that gets /v1/traces (the OTLP exporter specification).
+function readTracing(env: Env): TracingConfig | undefined {
+  const tracesEndpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (!tracesEndpoint && !endpoint) return undefined;
+  const name = tracesEndpoint ? "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" : "OTEL_EXPORTER_OTLP_ENDPOINT";
+  const raw = (tracesEndpoint || endpoint) as string;
+  const url = URL.canParse(raw) ? new URL(raw) : undefined;
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw new ConfigError(`${name} must be an http or https URL, such as http://collector:4318, got "${raw}"`);
+  }
+  // The exporter in use speaks OTLP/HTTP with JSON bodies; a collector's OTLP/HTTP receiver takes both encodings.
+  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL)?.trim();
+  if (protocol && protocol !== "http/json") {
+    throw new ConfigError(`OTEL_EXPORTER_OTLP_PROTOCOL must be http/json (the protocol this service sends), got "${protocol}"`);
+  }
+  const tracesUrl = tracesEndpoint ? url.href : `${url.href.replace(/\/+$/, "")}/v1/traces`;
+  return { tracesUrl, serviceName: env.OTEL_SERVICE_NAME?.trim() || "todo-api" };
+}
+
 export function readConfig(env: Env = process.env): Config {
   const database = readDatabase(env);
   const reusePort = oneOf(env, "REUSE_PORT", ["true", "false"] as const, "false") === "true";
@@ -180,5 +211,7 @@ export function readConfig(env: Env = process.env): Config {
     corsOrigins: readOrigins(env),
     auth: readAuth(env),
     database,
+    metrics: oneOf(env, "METRICS", ["on", "off"] as const, "on") === "on",
+    tracing: readTracing(env),
   };
 }

@@ -6,6 +6,7 @@ import { connect, type Database } from "./db/connect";
 import { DataDirectoryError } from "./db/data-dir-lock";
 import { classifyDatabaseError } from "./db/errors";
 import { migrate } from "./db/migrate";
+import { processMetricsRegistry } from "./http/metrics";
 import { problemResponse, serverError } from "./http/problem";
 import { createLogger, errorFields } from "./log";
 
@@ -48,9 +49,13 @@ try {
   throw error;
 }
 
+// Loaded only when an OTLP endpoint is set: with tracing off, the OpenTelemetry SDK costs nothing.
+const tracing = config.tracing ? (await import("./http/tracing")).startTracing(config.tracing) : undefined;
+const metricsRegistry = config.metrics ? processMetricsRegistry() : undefined;
+
 // Listen first: liveness (/health) answers while the database is still asleep or down.
 try {
-  app = createApp({ database, config, logger, isReady: () => ready }).listen({
+  app = createApp({ database, config, logger, isReady: () => ready, metricsRegistry, tracing }).listen({
     port: config.port,
     hostname: config.host,
     reusePort: config.reusePort,
@@ -72,6 +77,8 @@ logger.info("listening", {
   url: `http://${config.host}:${app.server?.port}`,
   driver: config.database.driver,
   auth: config.auth.mode === "header" ? "X-User-Id header (trusted)" : `bearer JWT (${config.auth.mode})`,
+  metrics: config.metrics ? "/metrics" : "off",
+  tracing: config.tracing?.tracesUrl ?? "off",
 });
 
 for (let attempt = 0; !ready && !stopping; attempt++) {
@@ -107,6 +114,8 @@ async function shutdown(signal: string) {
     await server?.stop(true);
   }
   await database?.close().catch((error) => logger.warn("closing the database failed", errorFields(error)));
+  // The last spans, those of the requests just drained.
+  await tracing?.shutdown().catch((error) => logger.warn("sending the last spans failed", errorFields(error)));
   logger.info("stopped");
   process.exit(0);
 }

@@ -2,6 +2,27 @@ import { describe, expect, test } from "bun:test";
 import { ConfigError, readConfig } from "../src/config";
 
 describe("readConfig", () => {
+  test("metrics are on unless METRICS=off; traces are off unless an OTLP endpoint is set", () => {
+    expect(readConfig({}).metrics).toBe(true);
+    expect(readConfig({ METRICS: "off" }).metrics).toBe(false);
+    expect(() => readConfig({ METRICS: "no" })).toThrow("METRICS must be one of on, off");
+    expect(readConfig({}).tracing).toBeUndefined();
+    expect(readConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318/", OTEL_SERVICE_NAME: "todos" }).tracing).toEqual({
+      tracesUrl: "http://collector:4318/v1/traces",
+      serviceName: "todos",
+    });
+    expect(readConfig({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "https://c.example/otlp/traces" }).tracing).toEqual({
+      tracesUrl: "https://c.example/otlp/traces",
+      serviceName: "todo-api",
+    });
+    expect(() => readConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" })).toThrow(
+      "OTEL_EXPORTER_OTLP_ENDPOINT must be an http or https URL",
+    );
+    expect(() => readConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" })).toThrow(
+      "must be http/json",
+    );
+  });
+
   test("the port is shared only when asked, and never over the embedded database", () => {
     expect(readConfig({}).reusePort).toBe(false);
     expect(readConfig({ REUSE_PORT: "true", DATABASE_URL: "postgres://u@db.internal/app" }).reusePort).toBe(true);

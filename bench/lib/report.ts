@@ -1,6 +1,7 @@
 // The results as Markdown: printed, and written to bench/results.md.
 
 import { type IdTimingResult, idTimingTable } from "./id-timing";
+import { metricsMet, minMetricsRatio, type ObservabilityResult, observabilityTable } from "./observability";
 import type { OpenLoopResult } from "./open-loop";
 import { type OutageResult, outageTable } from "./outage";
 import type { Memory } from "./processes";
@@ -21,6 +22,7 @@ export type Results = {
   startup: StartupSummary[];
   outage: OutageResult;
   idTiming: IdTimingResult;
+  observability: ObservabilityResult;
 };
 
 /** What "good enough" means for the service (issues 5, 9 and 16). */
@@ -146,6 +148,7 @@ function targetList(results: Results): string[] {
     `- List with limit=200, service p99 under ${targets.list200P99Ms} ms at ${results.settings.connections} connections: ${verdict((list200?.service.p99Ms ?? Number.POSITIVE_INFINITY) < targets.list200P99Ms)} (${ms(list200?.service.p99Ms ?? Number.NaN)} ms; the floor: ${ms(list200?.floor.p99Ms ?? Number.NaN)} ms)`,
     `- 100,000 todos, the page past the 50,000th at least ${targets.deepToFirstMinRatio}× the first page's throughput: ${verdict(deepRatio >= targets.deepToFirstMinRatio)} (${deepRatio.toFixed(2)}×)`,
     `- Service RSS while 16 clients list the user with 100,000 todos under ${targets.rssMb} MB: ${verdict(results.memory.service.peakRssUnderLoadMb < targets.rssMb)} (${mb(results.memory.service.peakRssUnderLoadMb)} MB; over the whole run, VmHWM ${mb(results.memory.service.hwmMb)} MB; the floor: ${mb(results.memory.floor.peakRssUnderLoadMb)} MB)`,
+    `- With metrics on, every case at least ${minMetricsRatio}× the same case with metrics off: ${verdict(metricsMet(results.observability))}`,
     `- Start to first request under ${targets.startupMs} ms on Postgres: ${verdict((postgres?.firstRequestMs ?? Number.POSITIVE_INFINITY) < targets.startupMs)} (median ${ms(postgres?.firstRequestMs ?? Number.NaN)} ms, at most ${ms(postgres?.maxMs ?? Number.NaN)} ms)`,
     "",
   ];
@@ -160,6 +163,7 @@ export function renderMarkdown(results: Results): string {
     ...startupTable(results),
     ...outageTable(results.outage),
     ...idTimingTable(results.idTiming),
+    ...observabilityTable(results.observability),
     ...targetList(results),
   ].join("\n");
 }

@@ -13,6 +13,8 @@ export type Database = {
   driver: DatabaseDriver;
   /** One round trip; throws when the database cannot answer. */
   ping(): Promise<void>;
+  /** The pool's connections, where the driver tells (Neon's pool); Bun SQL and PGlite do not. */
+  connections?(): { inUse: number; idle: number };
   close(): Promise<void>;
 };
 
@@ -73,7 +75,12 @@ export async function connect(config: DatabaseConfig, options: ConnectOptions = 
       });
       // Neon closes idle connections (57P01); an unhandled 'error' event would kill the process.
       client.on("error", (error: Error) => options.onIdleError?.(error));
-      database = { db: drizzleNeon({ client, ...drizzleConfig }), driver: "neon", close: () => client.end() };
+      database = {
+        db: drizzleNeon({ client, ...drizzleConfig }),
+        driver: "neon",
+        close: () => client.end(),
+        connections: () => ({ inUse: client.totalCount - client.idleCount, idle: client.idleCount }),
+      };
       break;
     }
   }
