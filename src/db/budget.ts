@@ -1,7 +1,7 @@
 // Every database call of a request runs within a budget: the circuit (known down answers at
 // once), a deadline, and retries only where repeating cannot apply a write twice.
 import { backoff } from "../backoff";
-import { type Circuit, DatabaseDownError } from "./circuit";
+import { type Circuit, DatabaseNotReadyError } from "./circuit";
 import { classifyDatabaseError, DatabaseUnavailableError } from "./errors";
 
 export type CallOptions = { idempotent?: boolean };
@@ -27,7 +27,7 @@ export function within<T>(work: Promise<T>, ms: number): Promise<T> {
 
 export function createBudget({ budgetMs, isReady = () => true, circuit }: BudgetOptions): Budget {
   return async (_operation, work, { idempotent = false } = {}) => {
-    if (!isReady()) throw new DatabaseDownError("the database is not ready yet");
+    if (!isReady()) throw new DatabaseNotReadyError("the database is not ready yet");
     const deadline = Date.now() + budgetMs;
     for (let attempt = 0; ; attempt++) {
       circuit.check();

@@ -13,6 +13,11 @@ export class DatabaseDownError extends DatabaseUnavailableError {
   override name = "DatabaseDownError";
 }
 
+/** Migrations have not run yet at start-up. */
+export class DatabaseNotReadyError extends DatabaseDownError {
+  override name = "DatabaseNotReadyError";
+}
+
 export type CircuitState = "closed" | "open";
 
 export type Circuit = {

@@ -3,7 +3,7 @@
 import { Elysia, StatusMap } from "elysia";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Budget } from "../db/budget";
-import { type Circuit, DatabaseDownError } from "../db/circuit";
+import { type Circuit, DatabaseDownError, DatabaseNotReadyError } from "../db/circuit";
 import type { Database } from "../db/connect";
 import { classifyDatabaseError } from "../db/errors";
 
@@ -86,6 +86,7 @@ function requestMetrics(registry: Registry) {
 
 /** Why a database call failed, in a few words an alert can name. */
 function failureReason(error: unknown): string {
+  if (error instanceof DatabaseNotReadyError) return "not_ready";
   if (error instanceof DatabaseDownError) return "circuit_open";
   return classifyDatabaseError(error)?.replace("-", "_") ?? "error";
 }
@@ -100,7 +101,7 @@ function databaseMetrics({ registry, circuit, connections }: MetricsOptions) {
   });
   const failures = new Counter({
     name: "db_call_failures_total",
-    help: "Database calls that failed: circuit_open, unreachable, unavailable (dropped or too slow), invalid_input, error",
+    help: "Database calls that failed: not_ready, circuit_open, unreachable, unavailable (dropped or too slow), invalid_input, error",
     labelNames: ["operation", "reason"],
     registers: [registry],
   });

@@ -66,7 +66,7 @@ describe("GET /metrics", () => {
     expect((await api.list(newUserId())).status).toBe(503);
     expect((await api.list(newUserId())).status).toBe(503);
     const families = await scrape(api);
-    expect(sampleValue(families, "db_call_failures_total", { operation: "list_todos", reason: "unavailable" })).toBe(2);
+    expect(sampleValue(families, "db_call_failures_total", { operation: "list_todos", reason: "not_ready" })).toBe(2);
     expect(sampleValue(families, "http_requests_total", requests("GET", "/api/v1/todos", 503))).toBe(2);
   });
 
