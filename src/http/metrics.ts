@@ -6,6 +6,7 @@ import type { Budget } from "../db/budget";
 import { type Circuit, DatabaseDownError, DatabaseNotReadyError } from "../db/circuit";
 import type { Database } from "../db/connect";
 import { classifyDatabaseError } from "../db/errors";
+import { elapsedMs } from "./request-log";
 
 export const METRICS_PATH = "/metrics";
 /** The route label of a request that matched no route: never its path, which could hold anything. */
@@ -145,16 +146,12 @@ function databaseMetrics({ registry, circuit, connections }: MetricsOptions) {
 export function metrics(options: MetricsOptions) {
   const { registry } = options;
   const record = requestMetrics(registry);
-  const startedAt = new WeakMap<Request, number>();
   const plugin = new Elysia()
-    .onRequest(({ request }) => {
-      startedAt.set(request, performance.now());
-    })
     .onAfterResponse({ as: "global" }, ({ request, set, route }) => {
-      const started = startedAt.get(request);
-      if (started === undefined) return;
+      const elapsed = elapsedMs(request);
+      if (elapsed === undefined) return;
       const status = typeof set.status === "number" ? set.status : (StatusMap[set.status as keyof typeof StatusMap] ?? 200);
-      record(request.method, route || UNMATCHED_ROUTE, status, (performance.now() - started) / 1000);
+      record(request.method, route || UNMATCHED_ROUTE, status, elapsed / 1000);
     })
     .get(
       METRICS_PATH,

@@ -6,26 +6,32 @@ import { realPath } from "./request-gate";
 // A caller's X-Request-Id is kept only if it is short and plain; anything else could forge log lines.
 const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+// When each request arrived, stamped once in the same hook as its id: the log line and the metrics
+// both read it (every hook Elysia runs per request has a cost of its own).
+const startedAt = new WeakMap<Request, number>();
+
+/** Milliseconds since the request arrived, if it came through requestLog. */
+export function elapsedMs(request: Request): number | undefined {
+  const started = startedAt.get(request);
+  return started === undefined ? undefined : performance.now() - started;
+}
+
 export function requestLog(logger: Logger) {
   const requestIds = new Elysia({ name: "request-id" }).onRequest(({ request, set }) => {
+    startedAt.set(request, performance.now());
     const incoming = request.headers.get("x-request-id");
     set.headers["x-request-id"] = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
   });
   if (!logger.enabled("info")) return requestIds;
-  const startedAt = new WeakMap<Request, number>();
-  return requestIds
-    .onRequest(({ request }) => {
-      startedAt.set(request, performance.now());
-    })
-    .onAfterResponse({ as: "global" }, ({ request, set, route }) => {
-      const started = startedAt.get(request);
-      logger.info("request", {
-        method: request.method,
-        // The route template; a request that matched none is logged by its path as sent.
-        route: route || realPath(request.url) || null,
-        status: set.status,
-        duration_ms: started === undefined ? undefined : Math.round((performance.now() - started) * 100) / 100,
-        request_id: set.headers["x-request-id"],
-      });
+  return requestIds.onAfterResponse({ as: "global" }, ({ request, set, route }) => {
+    const elapsed = elapsedMs(request);
+    logger.info("request", {
+      method: request.method,
+      // The route template; a request that matched none is logged by its path as sent.
+      route: route || realPath(request.url) || null,
+      status: set.status,
+      duration_ms: elapsed === undefined ? undefined : Math.round(elapsed * 100) / 100,
+      request_id: set.headers["x-request-id"],
     });
+  });
 }
