@@ -2,7 +2,9 @@
 # Small runtime image: production dependencies only, TypeScript run directly by Bun.
 FROM oven/bun:1.4.5-slim AS deps
 WORKDIR /app
-COPY package.json bun.lock ./
+COPY package.json bun.lock bunfig.toml ./
+# The workspace's client package: its manifest only, so the lockfile matches (its code is not in the image).
+COPY clients/web/package.json ./clients/web/
 # --ignore-scripts: nothing here needs an install script (and swagger-ui-dist's would phone home).
 RUN bun install --frozen-lockfile --production --ignore-scripts
 

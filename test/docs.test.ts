@@ -31,8 +31,71 @@ test("the list's parameters, its page answer and its Link header are documented"
   const parameters = list.parameters.filter((parameter: { in: string }) => parameter.in === "query");
   expect(parameters.map((parameter: { name: string }) => parameter.name).sort()).toEqual(["completed", "cursor", "limit"]);
   const ok = list.responses["200"];
-  expect(Object.keys(ok.content["application/json"].schema.properties).sort()).toEqual(["count", "items", "next_cursor"]);
-  expect(ok.headers.link.description).toContain('rel="next"');
+  expect(ok.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/TodoPage" });
+  expect(Object.keys(doc.components.schemas.TodoPage.properties).sort()).toEqual(["count", "items", "next_cursor"]);
+  expect(ok.headers.Link).toEqual({ $ref: "#/components/headers/Link" });
+  expect(doc.components.headers.Link.description).toContain('rel="next"');
+});
+
+test("create and update take a JSON body of a named schema, the one Swagger UI's Try it out edits", async () => {
+  const { json: doc } = await api.call("GET", "/docs/json");
+  const bodyOf = (operation: { requestBody: { required: boolean; content: object } }) => operation.requestBody;
+  expect(bodyOf(doc.paths["/api/v1/todos"].post)).toEqual({
+    required: true,
+    content: { "application/json": { schema: { $ref: "#/components/schemas/NewTodo" } } },
+  });
+  expect(bodyOf(doc.paths["/api/v1/todos/{id}"].patch)).toEqual({
+    required: true,
+    content: { "application/json": { schema: { $ref: "#/components/schemas/TodoChanges" } } },
+  });
+  expect(doc.components.schemas.NewTodo.required).toEqual(["title"]);
+  expect(doc.components.schemas.TodoChanges.minProperties).toBe(1);
+});
+
+test("every answer's schema is a named component, and the error codes are listed once", async () => {
+  const { json: doc, text } = await api.call("GET", "/docs/json");
+  expect(Object.keys(doc.components.schemas).sort()).toEqual(
+    ["Caller", "FieldError", "NewTodo", "Problem", "Todo", "TodoChanges", "TodoPage"].sort(),
+  );
+  const schemas = Object.values(doc.paths as Record<string, Record<string, { responses: Record<string, { content?: object }> }>>)
+    .flatMap((item) => Object.values(item))
+    .flatMap((operation) => Object.values(operation.responses))
+    .flatMap((response) => Object.values(response.content ?? {}) as { schema: object }[])
+    .map((media) => media.schema);
+  expect(schemas.filter((schema) => !("$ref" in schema))).toEqual([]);
+  expect(doc.components.schemas.TodoPage.properties.items.items).toEqual({ $ref: "#/components/schemas/Todo" });
+  expect(doc.components.schemas.Problem.properties.field_errors.items).toEqual({ $ref: "#/components/schemas/FieldError" });
+  expect(text.match(/TODO_LIMIT_REACHED/g)?.length).toBe(2); // the enum, and the 409's example
+});
+
+test("integers are documented as integers, and every field error has a code", async () => {
+  const { json: doc } = await api.call("GET", "/docs/json");
+  const { TodoPage, Problem, FieldError } = doc.components.schemas;
+  expect(TodoPage.properties.count).toMatchObject({ type: "integer" });
+  expect(Problem.properties.status).toMatchObject({ type: "integer" });
+  expect(FieldError.properties.limit).toMatchObject({ type: "integer" });
+  expect(FieldError.required.sort()).toEqual(["code", "field", "message"]);
+  expect(FieldError.properties.code.enum).toEqual(expect.arrayContaining(["required", "too_long", "not_allowed", "invalid_format"]));
+});
+
+test("the document names its servers and license, and the headers every answer carries", async () => {
+  const { json: doc } = await api.call("GET", "/docs/json");
+  expect(doc.servers).toEqual([{ url: "/", description: expect.any(String) }]);
+  expect(doc.info.license.name).toBeTruthy();
+  expect(Object.keys(doc.components.headers).sort()).toEqual(["Link", "Location", "Retry-After", "WWW-Authenticate", "X-Request-Id"]);
+  const create = doc.paths["/api/v1/todos"].post.responses;
+  expect(Object.keys(create["201"].headers).sort()).toEqual(["Location", "X-Request-Id"]);
+  expect(Object.keys(create["401"].headers).sort()).toEqual(["WWW-Authenticate", "X-Request-Id"]);
+  expect(Object.keys(create["503"].headers).sort()).toEqual(["Retry-After", "X-Request-Id"]);
+  expect(create["413"].content["application/problem+json"].examples.tooLarge.value.error_code).toBe("PAYLOAD_TOO_LARGE");
+});
+
+test("the page at /docs and at /docs/ both load the document from /docs/json", async () => {
+  for (const path of ["/docs", "/docs/"]) {
+    const { status, text } = await api.call("GET", path);
+    expect(status).toBe(200);
+    expect(text).toContain('"url":"/docs/json"');
+  }
 });
 
 test("GET /docs loads its script and stylesheet from this service, not a CDN", async () => {
@@ -55,7 +118,7 @@ beforeAll(() => {
 afterAll(() => server?.stop());
 
 test.skipIf(!hasChromium)(
-  "the reference page renders all five operations and /me in headless Chromium, offline",
+  "the reference page renders all five operations and /me in headless Chromium, offline, and Try it out sends a JSON body",
   async () => {
     const browser = await chromium.launch({
       executablePath: chromiumPath,
@@ -78,6 +141,9 @@ test.skipIf(!hasChromium)(
         offsite.push(url.href);
         return route.abort();
       });
+      // From /docs/ too: a relative document URL would resolve to /docs/docs/json there.
+      await page.goto(`http://127.0.0.1:${server?.server?.port}/docs/`);
+      await page.waitForSelector(".opblock", { timeout: 15_000 });
       await page.goto(`http://127.0.0.1:${server?.server?.port}/docs`);
       await page.waitForSelector(".opblock", { timeout: 15_000 });
       const summaries = await page.$$eval(".opblock-summary-path", (nodes) => nodes.map((n) => n.textContent?.trim()));
@@ -85,6 +151,22 @@ test.skipIf(!hasChromium)(
       expect(methods.sort()).toEqual(["DELETE", "GET", "GET", "GET", "PATCH", "POST"]);
       expect(summaries).toEqual(expect.arrayContaining(["/api/v1/todos", "/api/v1/todos/{id}", "/api/v1/me"]));
       expect(offsite).toEqual([]);
+
+      // Try it out on create: an editor holding an example body, and the request sends it as JSON.
+      const sent = new Promise<{ type: string | undefined; body: string | null }>((resolve) =>
+        page.on("request", (request) => {
+          if (request.method() === "POST") resolve({ type: request.headers()["content-type"], body: request.postData() });
+        }),
+      );
+      const create = page.locator(".opblock-post").first();
+      await create.locator(".opblock-summary").click();
+      await create.locator(".try-out__btn").click();
+      const editor = create.locator("textarea.body-param__text");
+      expect(JSON.parse(await editor.inputValue())).toMatchObject({ title: "Buy milk" });
+      await create.locator(".execute").click();
+      const request = await sent;
+      expect(request.type).toContain("application/json");
+      expect(JSON.parse(request.body ?? "{}")).toMatchObject({ title: "Buy milk" });
     } finally {
       await browser.close();
     }

@@ -37,7 +37,9 @@ function expectProblem(reply: Reply, status: number, code: string, detail?: stri
 
 function expectFieldError(reply: Reply, field: string, message?: string) {
   expectProblem(reply, 422, "VALIDATION_ERROR", field);
-  expect(reply.json.field_errors).toContainEqual({ field, message: message ? expect.stringContaining(message) : expect.any(String) });
+  expect(reply.json.field_errors).toContainEqual(
+    expect.objectContaining({ field, message: message ? expect.stringContaining(message) : expect.any(String) }),
+  );
 }
 
 async function expectNothingStored(user: string) {
@@ -431,7 +433,7 @@ describe("9. UUID spellings", () => {
       await api.call("DELETE", path, { user }),
     ]) {
       expectProblem(reply, 400, "VALIDATION_ERROR", "UUID");
-      expect(reply.json.field_errors).toContainEqual({ field: "id", message: expect.stringContaining("UUID") });
+      expect(reply.json.field_errors).toContainEqual(expect.objectContaining({ field: "id", message: expect.stringContaining("UUID") }));
     }
     await expectUnchanged();
   });
@@ -440,7 +442,7 @@ describe("9. UUID spellings", () => {
     const { user, todo, expectUnchanged } = await userWithTodo();
     for (const reply of [await api.create(spell(user), { title: "x" }), await api.list(spell(user)), await api.get(spell(user), todo.id)]) {
       expectProblem(reply, 400, "VALIDATION_ERROR", "X-User-Id");
-      expect(reply.json.field_errors).toEqual([{ field: "X-User-Id", message: "must be a UUID" }]);
+      expect(reply.json.field_errors).toEqual([expect.objectContaining({ field: "X-User-Id", message: "must be a UUID" })]);
     }
     await expectUnchanged();
   });
@@ -472,7 +474,7 @@ describe("11. unknown query parameters: refused by the list, whose parameters me
     const { status, json } = await api.call("GET", `${TODOS}?limit=5&foo=bar`, { user });
     expect(status).toBe(400);
     expect(json.error_code).toBe("VALIDATION_ERROR");
-    expect(json.field_errors).toEqual([{ field: "foo", message: expect.any(String) }]);
+    expect(json.field_errors).toEqual([expect.objectContaining({ field: "foo", message: expect.any(String) })]);
   });
 
   test("GET /todos?__proto__[polluted]=1 is refused and pollutes nothing", async () => {

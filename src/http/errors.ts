@@ -7,34 +7,36 @@ import { classifyDatabaseError } from "../db/errors";
 import { ApiError, type FieldError, serverError, serviceUnavailable } from "./problem";
 import { formatMessage } from "./validation";
 
-function describe(error: ValueError, part: Part): string {
+type Refusal = Omit<FieldError, "field">;
+
+function describe(error: ValueError, part: Part): Refusal {
   const { schema } = error;
   switch (error.type) {
     case ValueErrorType.ObjectRequiredProperty:
-      return "is required";
+      return { code: "required", message: "is required" };
     case ValueErrorType.ObjectAdditionalProperties:
-      return part === "query" ? "is not a parameter of this route" : "is not a property you can set";
+      return { code: "not_allowed", message: part === "query" ? "is not a parameter of this route" : "is not a property you can set" };
     case ValueErrorType.ObjectMinProperties:
-      return "send at least one of the properties you want to change";
+      return { code: "nothing_to_change", message: "send at least one of the properties you want to change" };
     case ValueErrorType.Object:
-      return "must be a JSON object";
+      return { code: "invalid_type", message: "must be a JSON object" };
     case ValueErrorType.StringMinLength:
-      return "must not be empty";
+      return { code: "too_short", message: "must not be empty", limit: schema.minLength };
     case ValueErrorType.StringMaxLength:
-      return `must be at most ${schema.maxLength} characters`;
+      return { code: "too_long", message: `must be at most ${schema.maxLength} characters`, limit: schema.maxLength };
     case ValueErrorType.StringFormat:
-      return formatMessage(schema.format) ?? error.message;
+      return { code: "invalid_format", message: formatMessage(schema.format) ?? error.message };
     case ValueErrorType.String:
-      return "must be a string";
+      return { code: "invalid_type", message: "must be a string" };
     case ValueErrorType.Boolean:
-      return "must be true or false";
+      return { code: "invalid_type", message: "must be true or false" };
     case ValueErrorType.Union: {
       // A string that failed the string branch: say why, rather than "expected string or null".
       const branch = typeof error.value === "string" ? error.errors[0]?.First() : undefined;
-      return branch ? describe(branch, part) : "must be a string or null";
+      return branch ? describe(branch, part) : { code: "invalid_type", message: "must be a string or null" };
     }
     default:
-      return error.message;
+      return { code: "invalid", message: error.message };
   }
 }
 
@@ -62,7 +64,7 @@ function fieldErrors(error: ValidationError): FieldError[] {
     const field = fieldName(valueError, error.type);
     if (seen.has(field)) continue; // a field's first error is the one to fix first
     seen.add(field);
-    result.push({ field, message: describe(valueError, error.type) });
+    result.push({ field, ...describe(valueError, error.type) });
     if (result.length === MAX_FIELD_ERRORS) break;
   }
   return result;

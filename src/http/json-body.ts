@@ -49,8 +49,9 @@ const METHODS_WITH_BODIES = new Set(["POST", "PUT", "PATCH"]);
 export async function parseJsonBody(request: Request, { limit, timeoutMs }: { limit: number; timeoutMs: number }): Promise<unknown> {
   // null, not undefined: undefined would let Elysia's own parser read the body.
   if (!METHODS_WITH_BODIES.has(request.method)) return null;
-  // No body at all: leave it to the route's schema to require one.
-  if (!request.body && !request.headers.has("content-type")) return undefined;
+  // No body at all: leave it to the route's schema to require one (null, as undefined would let Elysia's
+  // JSON parser, which a route names to document its body, try an empty body).
+  if (!request.body && !request.headers.has("content-type")) return null;
   const contentType = request.headers.get("content-type") ?? "";
   if (!JSON_TYPE.test(contentType)) {
     throw new ApiError(

@@ -1,7 +1,6 @@
 // The error contract: every error answer is an RFC 9457 problem document with a stable error_code.
-import type { TSchema } from "@sinclair/typebox";
+import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
-import type { OpenAPIV3 } from "openapi-types";
 
 /** Bearer mode's 401s: one per way a token can be wrong. */
 export const tokenErrorCodes = [
@@ -31,19 +30,43 @@ export const errorCodes = [
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
+/** Why a field was refused, for a front end to translate; `message` says the same in English. */
+export const fieldErrorCodes = [
+  "required",
+  "not_allowed",
+  "too_short",
+  "too_long",
+  "invalid_type",
+  "invalid_format",
+  "nothing_to_change",
+  "invalid",
+] as const;
+export type FieldErrorCode = (typeof fieldErrorCodes)[number];
+
+// t.UnionEnum is documented as a string enum; `default: undefined` drops the first value Elysia puts
+// there by default (for messages of its own, which http/errors.ts replaces).
+// TypeBox's Type.Integer, not Elysia's t.Integer: Elysia's also accepts a numeric string (for query
+// parameters), and would be documented as `string | integer`.
+export const fieldErrorModel = t.Object({
+  field: t.String({ description: 'The property, path parameter, query parameter or header; "(body)" for the body as a whole' }),
+  code: t.UnionEnum(fieldErrorCodes, { description: "Why, as a stable code", default: undefined }),
+  message: t.String({ description: "Why, in English" }),
+  limit: t.Optional(Type.Integer({ description: "The limit broken, for too_short (the least length) and too_long (the most)" })),
+});
+export type FieldError = typeof fieldErrorModel.static;
+
 export const problemModel = t.Object(
   {
-    type: t.String(),
-    title: t.String(),
-    status: t.Integer(),
+    type: t.String({ description: 'Always "about:blank": error_code says what happened' }),
+    title: t.String({ description: "The HTTP status's reason phrase" }),
+    status: Type.Integer({ description: "The HTTP status code, repeated" }),
     detail: t.String({ description: "What went wrong and how to fix it" }),
-    error_code: t.Union(errorCodes.map((code) => t.Literal(code))),
-    field_errors: t.Optional(t.Array(t.Object({ field: t.String(), message: t.String() }))),
+    error_code: t.UnionEnum(errorCodes, { description: "What happened, as a stable code", default: undefined }),
+    field_errors: t.Optional(t.Array(fieldErrorModel, { description: "Each field refused, when the request had fields to refuse" })),
   },
   { description: "An RFC 9457 problem document (application/problem+json)" },
 );
-
-export type FieldError = { field: string; message: string };
+export type Problem = typeof problemModel.static;
 
 /** What a 503 tells the client to wait before retrying. */
 const RETRY_AFTER_SECONDS = "5";
@@ -88,8 +111,9 @@ const titles: Record<number, string> = {
   503: "Service Unavailable",
 };
 
-export function problemResponse(error: ApiError, headers: Record<string, string> = {}): Response {
-  const body = {
+/** The problem document an error answers with. */
+export function problemBody(error: ApiError): Problem {
+  return {
     type: "about:blank",
     title: titles[error.status] ?? "Error",
     status: error.status,
@@ -97,46 +121,11 @@ export function problemResponse(error: ApiError, headers: Record<string, string>
     error_code: error.code,
     ...(error.fieldErrors && { field_errors: error.fieldErrors }),
   };
-  return new Response(JSON.stringify(body), {
+}
+
+export function problemResponse(error: ApiError, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(problemBody(error)), {
     status: error.status,
     headers: { ...headers, ...error.headers, "content-type": "application/problem+json" },
   });
-}
-
-const problemStatuses: Record<number, string> = {
-  400: "Missing or malformed Host, X-User-Id, path id, query parameter or JSON; field_errors names it",
-  401: "Bearer mode: missing, malformed, expired or untrusted token",
-  404: "No such todo for this user (another user's todo answers the same)",
-  408: "The body did not arrive within BODY_TIMEOUT_MS",
-  409: "TODO_LIMIT_REACHED: the user already has MAX_TODOS_PER_USER todos",
-  413: "Body over the size limit",
-  415: "Body is not JSON",
-  422: "Body breaks a rule; field_errors says which",
-  503: "Database unavailable; retry after Retry-After seconds",
-};
-
-/**
- * OpenAPI responses for a route. They document the answers rather than validate them at run
- * time: the store's types already fix their shape, and checking every item of every list cost
- * a third of list throughput (bench/results.md).
- */
-export function documentedResponses(
-  success: Record<number, TSchema | undefined>,
-  problems: number[],
-  successHeaders?: Record<string, OpenAPIV3.HeaderObject>,
-) {
-  // A TypeBox schema is a JSON Schema object; OpenAPI's types just do not know it.
-  const content = (type: string, schema: TSchema) => ({ [type]: { schema: schema as OpenAPIV3.SchemaObject } });
-  const responses: OpenAPIV3.ResponsesObject = {};
-  for (const [status, schema] of Object.entries(success)) {
-    responses[status] = {
-      description: "Success",
-      ...(successHeaders && { headers: successHeaders }),
-      ...(schema && { content: content("application/json", schema) }),
-    };
-  }
-  for (const status of problems) {
-    responses[status] = { description: problemStatuses[status] ?? "Error", content: content("application/problem+json", problemModel) };
-  }
-  return responses;
 }

@@ -17,7 +17,7 @@ function callerFromHeader(headers: Headers): Caller {
   }
   if (!isUuid(value)) {
     throw new ApiError(400, "VALIDATION_ERROR", "The X-User-Id header must be a UUID such as 3f2b6c1e-8a4d-4e8f-9b1a-2c3d4e5f6a7b.", [
-      { field: "X-User-Id", message: "must be a UUID" },
+      { field: "X-User-Id", code: "invalid_format", message: "must be a UUID" },
     ]);
   }
   return { userId: value.toLowerCase(), subject: value };

@@ -1,5 +1,6 @@
 // The todo's schemas: the single source of truth for request validation, the store's types
 // and the OpenAPI document.
+import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH } from "../db/schema";
 import { describedByUs, registerFormat } from "../http/validation";
@@ -12,11 +13,15 @@ const description = t.Union([t.String({ format: "plain-text", maxLength: DESCRIP
 
 export const todoModel = t.Object({
   id: t.String({ format: "uuid" }),
-  title: t.String(),
+  title: t.String({ examples: ["Buy milk"] }),
   description: t.Union([t.String(), t.Null()]),
   is_completed: t.Boolean(),
-  created_at: t.String({ format: "date-time", description: "ISO-8601, UTC, millisecond precision" }),
-  user_id: t.String({ format: "uuid" }),
+  created_at: t.String({
+    format: "date-time",
+    description: "ISO-8601, UTC, millisecond precision",
+    examples: ["2026-05-01T09:30:00.000Z"],
+  }),
+  user_id: t.String({ format: "uuid", description: "The owner: GET /api/v1/me says which id you are" }),
 });
 
 export const createTodoBody = describedByUs(t.Object({ title, description: t.Optional(description) }, { additionalProperties: false }));
@@ -66,7 +71,8 @@ export const todoListQuery = describedByUs(
 
 export const todoPageModel = t.Object({
   items: t.Array(todoModel),
-  count: t.Integer({ description: "The number of items in this page" }),
+  // TypeBox's Type.Integer: Elysia's t.Integer also accepts a numeric string, and is documented as `string | integer`.
+  count: Type.Integer({ description: "The number of items in this page" }),
   next_cursor: t.Union([t.String(), t.Null()], { description: "The cursor of the next page; null on the last page" }),
 });
 

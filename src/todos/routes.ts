@@ -1,6 +1,7 @@
 // HTTP ⇄ store calls, nothing else.
 import { Elysia } from "elysia";
-import { ApiError, documentedResponses } from "../http/problem";
+import { documented } from "../http/openapi";
+import { ApiError } from "../http/problem";
 import type { UserContext } from "../http/user-context";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { createTodoBody, DEFAULT_PAGE_LIMIT, todoIdParams, todoListQuery, todoModel, todoPageModel, updateTodoBody } from "./model";
@@ -11,9 +12,17 @@ const notFound = () => new ApiError(404, "NOT_FOUND", "No todo with this id exis
 const limitReached = (limit: number) =>
   new ApiError(409, "TODO_LIMIT_REACHED", `You already have ${limit} todos, the most one user may keep; delete some to make room.`);
 
-// Every route may answer these; a body adds 413, 415 and 422, a path id 404.
-const always = [400, 401, 503];
-const withBody = [413, 415, 422];
+// Every route may answer these; a body adds 413, 415 and 422 (and 408 while it arrives), a path id 404.
+const always = [400, 401, 503] as const;
+const withBody = [408, 413, 415, 422] as const;
+
+const answers = {
+  create: documented({ 201: { description: "Created", schema: todoModel, headers: ["Location"] } }, [...always, ...withBody, 409]),
+  list: documented({ 200: { description: "A page of your todos", schema: todoPageModel, headers: ["Link"] } }, always),
+  get: documented({ 200: { description: "The todo", schema: todoModel } }, [...always, 404]),
+  update: documented({ 200: { description: "The todo as changed", schema: todoModel } }, [...always, 404, ...withBody]),
+  remove: documented({ 204: { description: "Deleted" } }, [...always, 404]),
+};
 
 // A relative reference (RFC 8288 resolves it against the URL the client asked for): correct behind any
 // gateway that keeps the path, and built without the Host header, which the client controls.
@@ -22,31 +31,24 @@ const nextLink = (path: string, query: Record<string, string | undefined>) => {
   return `<${path}?${params}>; rel="next"`;
 };
 
-const linkHeader = {
-  link: {
-    description:
-      'RFC 8288 `<...>; rel="next"`, only when a next page exists: this path with the same limit and completed, and the next cursor',
-    schema: { type: "string" as const },
-  },
-};
-
 export function todoRoutes(todos: TodoStore, callerOf: UserContext) {
   return new Elysia({ prefix: "/todos", tags: ["todos"], normalize: false })
     .derive(async ({ request }) => ({ userId: (await callerOf(request.headers)).userId }))
     .post(
       "",
-      async ({ userId, body, status }) => {
+      async ({ userId, body, path, set, status }) => {
         const todo = await todos.create(userId, body);
         if (!todo) throw limitReached(todos.maxTodosPerUser);
+        // The path as routed (behind a gateway that keeps it), never the client-controlled Host.
+        set.headers.location = `${path}/${todo.id}`;
         return status(201, todo);
       },
       {
         body: createTodoBody,
-        detail: {
-          summary: "Create a todo",
-          operationId: "createTodo",
-          responses: documentedResponses({ 201: todoModel }, [...always, ...withBody, 408, 409]),
-        },
+        // Our body parser (app.ts) answers first; naming JSON here is what documents the body as application/json.
+        parse: "json",
+        response: answers.create.types,
+        detail: { summary: "Create a todo", operationId: "createTodo", responses: answers.create.responses },
       },
     )
     .get(
@@ -65,10 +67,11 @@ export function todoRoutes(todos: TodoStore, callerOf: UserContext) {
       },
       {
         query: todoListQuery,
+        response: answers.list.types,
         detail: {
           summary: "List your todos, newest first, a page at a time",
           operationId: "listTodos",
-          responses: documentedResponses({ 200: todoPageModel }, always, linkHeader),
+          responses: answers.list.responses,
         },
       },
     )
@@ -81,11 +84,8 @@ export function todoRoutes(todos: TodoStore, callerOf: UserContext) {
       },
       {
         params: todoIdParams,
-        detail: {
-          summary: "Retrieve one of your todos",
-          operationId: "getTodo",
-          responses: documentedResponses({ 200: todoModel }, [...always, 404]),
-        },
+        response: answers.get.types,
+        detail: { summary: "Retrieve one of your todos", operationId: "getTodo", responses: answers.get.responses },
       },
     )
     .patch(
@@ -98,10 +98,12 @@ export function todoRoutes(todos: TodoStore, callerOf: UserContext) {
       {
         params: todoIdParams,
         body: updateTodoBody,
+        parse: "json",
+        response: answers.update.types,
         detail: {
           summary: "Change the title, description or completion of a todo",
           operationId: "updateTodo",
-          responses: documentedResponses({ 200: todoModel }, [...always, 404, ...withBody, 408]),
+          responses: answers.update.responses,
         },
       },
     )
@@ -113,11 +115,8 @@ export function todoRoutes(todos: TodoStore, callerOf: UserContext) {
       },
       {
         params: todoIdParams,
-        detail: {
-          summary: "Delete one of your todos",
-          operationId: "deleteTodo",
-          responses: documentedResponses({ 204: undefined }, [...always, 404]),
-        },
+        response: answers.remove.types,
+        detail: { summary: "Delete one of your todos", operationId: "deleteTodo", responses: answers.remove.responses },
       },
     );
 }

@@ -41,7 +41,8 @@ export function testClient(app: { handle(request: Request): Promise<Response> } 
     if (user && bearerMode) h.authorization = `Bearer ${await tokenFor(user)}`;
     const init: RequestInit = { method, headers: h };
     if (body !== undefined) {
-      init.body = typeof body === "string" ? body : JSON.stringify(body);
+      // A stream is sent as it is, chunked: a body that never ends, for one.
+      init.body = typeof body === "string" || body instanceof ReadableStream ? body : JSON.stringify(body);
       h["content-type"] = "application/json";
     }
     for (const [name, value] of Object.entries(headers)) h[name.toLowerCase()] = value;

@@ -47,23 +47,24 @@ describe("create", () => {
   });
 
   test.each([
-    ["missing title", {}, "title", "is required"],
-    ["empty title", { title: "" }, "title", "must not be empty"],
-    ["blank title", { title: "   \t " }, "title", "visible character"],
-    ["title of 256 characters", { title: "t".repeat(256) }, "title", "at most 255"],
-    ["description of 2001 characters", { title: "ok", description: "d".repeat(2001) }, "description", "at most 2000"],
-    ["numeric title", { title: 42 }, "title", "must be a string"],
-    ["boolean description", { title: "ok", description: true }, "description", "string or null"],
-    ["NUL in the title", { title: "a\u0000b" }, "title", "control characters"],
-    ["NUL in the description", { title: "ok", description: "a\u0000b" }, "description", "control characters"],
-  ])("rejects %s with 422 naming the field", async (_, body, field, message) => {
+    ["missing title", {}, "title", "required", "is required", undefined],
+    ["empty title", { title: "" }, "title", "too_short", "must not be empty", 1],
+    ["blank title", { title: "   \t " }, "title", "invalid_format", "visible character", undefined],
+    ["title of 256 characters", { title: "t".repeat(256) }, "title", "too_long", "at most 255", 255],
+    ["description of 2001 characters", { title: "ok", description: "d".repeat(2001) }, "description", "too_long", "at most 2000", 2000],
+    ["numeric title", { title: 42 }, "title", "invalid_type", "must be a string", undefined],
+    ["boolean description", { title: "ok", description: true }, "description", "invalid_type", "string or null", undefined],
+    ["NUL in the title", { title: "a\u0000b" }, "title", "invalid_format", "control characters", undefined],
+    ["NUL in the description", { title: "ok", description: "a\u0000b" }, "description", "invalid_format", "control characters", undefined],
+  ])("rejects %s with 422 naming the field, its code and any limit", async (_, body, field, code, message, limit) => {
     const user = newUserId();
     const { status, json, headers } = await api.create(user, body);
     expect(status).toBe(422);
     expect(headers.get("content-type")).toBe("application/problem+json");
     expect(json.error_code).toBe("VALIDATION_ERROR");
     expect(json.detail).toContain(field);
-    expect(json.field_errors).toContainEqual({ field, message: expect.stringContaining(message) });
+    const expected = { field, code, message: expect.stringContaining(message), ...(limit !== undefined && { limit }) };
+    expect(json.field_errors).toContainEqual(expected);
     expect((await api.list(user)).json.count).toBe(0);
   });
 
@@ -73,7 +74,7 @@ describe("create", () => {
       const user = newUserId();
       const { status, json } = await api.create(user, { title: "x", [property]: property === "is_completed" ? true : missingId });
       expect(status).toBe(422);
-      expect(json.field_errors).toContainEqual({ field: property, message: "is not a property you can set" });
+      expect(json.field_errors).toContainEqual({ field: property, code: "not_allowed", message: "is not a property you can set" });
       expect((await api.list(user)).json.count).toBe(0);
     },
   );
@@ -250,7 +251,7 @@ describe.skipIf(bearerMode)("user context", () => {
     const { status, json } = await api.call("GET", "/api/v1/todos", { user });
     expect(status).toBe(400);
     expect(json.error_code).toBe("VALIDATION_ERROR");
-    expect(json.field_errors).toEqual([{ field: "X-User-Id", message: "must be a UUID" }]);
+    expect(json.field_errors).toEqual([{ field: "X-User-Id", code: "invalid_format", message: "must be a UUID" }]);
   });
 
   test("an upper-case X-User-Id is the same user", async () => {
@@ -269,7 +270,7 @@ describe("path ids", () => {
     });
     expect(status).toBe(400);
     expect(json.error_code).toBe("VALIDATION_ERROR");
-    expect(json.field_errors).toContainEqual({ field: "id", message: expect.stringContaining("UUID") });
+    expect(json.field_errors).toContainEqual(expect.objectContaining({ field: "id", message: expect.stringContaining("UUID") }));
   });
 });
 

@@ -52,7 +52,7 @@ async function walk(user: string, query: string, between: () => Promise<void> = 
 const expectValidationError = (reply: { status: number; json: { error_code: string; field_errors: unknown } }, field: string) => {
   expect(reply.status).toBe(400);
   expect(reply.json.error_code).toBe("VALIDATION_ERROR");
-  expect(reply.json.field_errors).toEqual([{ field, message: expect.any(String) }]);
+  expect(reply.json.field_errors).toEqual([expect.objectContaining({ field, message: expect.any(String) })]);
 };
 
 describe("page size", () => {
@@ -144,7 +144,8 @@ describe("the cursor", () => {
         ),
         async (cursor) => {
           const reply = await api.list(user, `cursor=${encodeURIComponent(cursor)}`);
-          if (reply.status === 400) expect(reply.json.field_errors).toEqual([{ field: "cursor", message: expect.any(String) }]);
+          if (reply.status === 400)
+            expect(reply.json.field_errors).toEqual([expect.objectContaining({ field: "cursor", message: expect.any(String) })]);
           else expect(reply.status).toBe(200);
         },
       ),

@@ -1,0 +1,2 @@
+export { type TodoApi, todoApi } from "./api";
+export { addTodo, completeTodo, deleteTodo, firstPage, openTodo } from "./todos";

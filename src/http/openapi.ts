@@ -1,0 +1,184 @@
+// The OpenAPI document's shared parts, in one place: the schemas a client generator names
+// (components.schemas), the response headers (components.headers), and what each route documents it
+// answers. A new concern adds its schema or header here (an ETag, an Idempotency-Key, a trace id) and
+// names it in the routes that send it.
+import type { TSchema, TUndefined } from "@sinclair/typebox";
+import type { OpenAPIV3 } from "openapi-types";
+import { createTodoBody, todoModel, todoPageModel, updateTodoBody } from "../todos/model";
+import { callerModel } from "../users/model";
+import { ApiError, fieldErrorModel, problemBody, problemModel, serviceUnavailable } from "./problem";
+
+/** Every named schema. A schema used inside another (Todo in TodoPage) becomes a $ref there too. */
+export const componentSchemas = {
+  Todo: todoModel,
+  TodoPage: todoPageModel,
+  NewTodo: createTodoBody,
+  TodoChanges: updateTodoBody,
+  Caller: callerModel,
+  Problem: problemModel,
+  FieldError: fieldErrorModel,
+};
+export type SchemaName = keyof typeof componentSchemas;
+
+const integer = { type: "integer" } as const;
+const text = { type: "string" } as const;
+
+/** Every documented response header. */
+export const componentHeaders = {
+  "X-Request-Id": {
+    description:
+      "This request's id, to quote when reporting a problem: the caller's own X-Request-Id when it sent a plain one (1 to 128 of A-Z a-z 0-9 _ . : -), else a new UUID",
+    schema: text,
+  },
+  "Retry-After": { description: "Seconds to wait before retrying", schema: integer },
+  "WWW-Authenticate": {
+    description: 'RFC 6750 challenge, e.g. `Bearer realm="todo-api", error="invalid_token", error_description="..."`',
+    schema: text,
+  },
+  Location: { description: "The new todo's path: /api/v1/todos/{id}", schema: text },
+  Link: {
+    description:
+      'RFC 8288 `<...>; rel="next"`, only when a next page exists: this path with the same limit and completed, and the next cursor',
+    schema: text,
+  },
+} satisfies Record<string, OpenAPIV3.HeaderObject>;
+export type HeaderName = keyof typeof componentHeaders;
+
+const names = new Map<TSchema, SchemaName>(Object.entries(componentSchemas).map(([name, schema]) => [schema, name as SchemaName]));
+const schemaRef = (name: SchemaName) => ({ $ref: `#/components/schemas/${name}` });
+const headerRef = (name: HeaderName) => ({ $ref: `#/components/headers/${name}` });
+
+/** A schema as JSON, with every named schema inside it (but not itself) replaced by its $ref. */
+function withRefs(schema: unknown, root = true): OpenAPIV3.SchemaObject {
+  // A JSON Schema is plain JSON; OpenAPI's types do not say so.
+  if (Array.isArray(schema)) return schema.map((item) => withRefs(item, false)) as unknown as OpenAPIV3.SchemaObject;
+  if (!schema || typeof schema !== "object") return schema as OpenAPIV3.SchemaObject;
+  const name = names.get(schema as TSchema);
+  if (name && !root) return schemaRef(name) as OpenAPIV3.SchemaObject;
+  // Only enumerable string keys: TypeBox's symbols and our non-enumerable marks stay out of the document.
+  return Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, withRefs(value, false)]));
+}
+
+export const schemasDocument = () =>
+  Object.fromEntries(Object.entries(componentSchemas).map(([name, schema]) => [name, withRefs(schema)])) as Record<
+    string,
+    OpenAPIV3.SchemaObject
+  >;
+
+type ProblemAnswer = { description: string; headers?: HeaderName[]; examples: Record<string, ApiError> };
+
+/** What a route may answer with a problem, and a realistic example of each. */
+const problems = {
+  400: {
+    description: "Missing or malformed Host, X-User-Id, path id, query parameter or JSON; field_errors names the field",
+    examples: {
+      missingUser: new ApiError(400, "MISSING_USER_CONTEXT", "Send the caller's user id in the X-User-Id header."),
+      badHost: new ApiError(400, "BAD_REQUEST", "Send a valid Host header: a host name or address, with an optional port."),
+      badQuery: new ApiError(400, "VALIDATION_ERROR", "The request query is invalid: limit must be an integer from 1 to 200.", [
+        { field: "limit", code: "invalid_format", message: "must be an integer from 1 to 200" },
+      ]),
+    },
+  },
+  401: {
+    description: "Bearer mode: a missing, malformed, expired or untrusted token; WWW-Authenticate says which",
+    headers: ["WWW-Authenticate"],
+    examples: {
+      missingToken: new ApiError(401, "MISSING_TOKEN", "Send Authorization: Bearer <token> with a token from the auth server."),
+      expired: new ApiError(401, "TOKEN_EXPIRED", "The token has expired; get a new one from the auth server."),
+    },
+  },
+  404: {
+    description: "No such todo for this user (another user's todo answers the same)",
+    examples: { notFound: new ApiError(404, "NOT_FOUND", "No todo with this id exists.") },
+  },
+  408: {
+    description: "The body did not arrive within BODY_TIMEOUT_MS",
+    examples: {
+      slowBody: new ApiError(408, "REQUEST_TIMEOUT", "The request body did not arrive within 10000 ms; send it at once."),
+    },
+  },
+  409: {
+    description: "The user already has MAX_TODOS_PER_USER todos",
+    examples: {
+      limitReached: new ApiError(
+        409,
+        "TODO_LIMIT_REACHED",
+        "You already have 10000 todos, the most one user may keep; delete some to make room.",
+      ),
+    },
+  },
+  413: {
+    description: "The body is over BODY_LIMIT_BYTES",
+    examples: { tooLarge: new ApiError(413, "PAYLOAD_TOO_LARGE", "The request body is larger than 65536 bytes.") },
+  },
+  415: {
+    description: "The body is not sent as JSON",
+    examples: {
+      notJson: new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", 'Send the body as JSON with Content-Type: application/json (got "text/plain").'),
+    },
+  },
+  422: {
+    description: "The body breaks a rule; field_errors says which, with a code and, where one applies, the limit",
+    examples: {
+      titleTooLong: new ApiError(422, "VALIDATION_ERROR", "The request body is invalid: title must be at most 255 characters.", [
+        { field: "title", code: "too_long", message: "must be at most 255 characters", limit: 255 },
+      ]),
+    },
+  },
+  503: {
+    description: "The database (or, in bearer mode, the auth server's keys) is unavailable; retry after Retry-After seconds",
+    headers: ["Retry-After"],
+    examples: { databaseDown: serviceUnavailable("The database is unavailable; retry shortly.") },
+  },
+} satisfies Record<number, ProblemAnswer>;
+export type ProblemStatus = keyof typeof problems;
+
+type Success = { description: string; schema?: TSchema; headers?: HeaderName[] };
+
+const headersOf = (names: HeaderName[] = []) =>
+  Object.fromEntries(["X-Request-Id" as const, ...names].map((name) => [name, headerRef(name)]));
+
+const contentOf = (schema: TSchema) => ({
+  "application/json": { schema: names.has(schema) ? schemaRef(names.get(schema) as SchemaName) : withRefs(schema) },
+});
+
+function problemResponse(status: ProblemStatus) {
+  const { description, examples, headers }: ProblemAnswer = problems[status];
+  return {
+    description,
+    headers: headersOf(headers),
+    content: {
+      "application/problem+json": {
+        schema: schemaRef("Problem"),
+        examples: Object.fromEntries(Object.entries(examples).map(([name, error]) => [name, { value: problemBody(error) }])),
+      },
+    },
+  };
+}
+
+type Answers<S extends Record<number, Success>, P extends ProblemStatus> = {
+  [K in keyof S]: S[K] extends { schema: infer T extends TSchema } ? T : TUndefined;
+} & { [K in P]: typeof problemModel } & {
+  // Elysia types any route with a request schema as possibly answering 422 with its own validation
+  // error; here every error is a problem (and a path, query or header that fails validation is a 400).
+  422: typeof problemModel;
+};
+
+/**
+ * What a route answers: `responses` for its OpenAPI operation, and `types`, its answers per status for
+ * Elysia's route type (and so for Eden). `types` is for the type checker only and is undefined at run
+ * time: given as a `response` schema, Elysia would check every answer against it, and checking each
+ * item of each list cost a third of list throughput (bench/results.md). The store's types fix the
+ * answers' shape already, and test/openapi-contract.test.ts checks them against these schemas.
+ */
+export function documented<const S extends Record<number, Success>, const P extends ProblemStatus>(
+  success: S,
+  problemStatuses: readonly P[],
+) {
+  const responses: OpenAPIV3.ResponsesObject = {};
+  for (const [status, { description, schema, headers }] of Object.entries(success) as [string, Success][]) {
+    responses[status] = { description, headers: headersOf(headers), ...(schema && { content: contentOf(schema) }) };
+  }
+  for (const status of [...problemStatuses].sort()) responses[status] = problemResponse(status);
+  return { responses, types: undefined as unknown as Answers<S, P> };
+}
