@@ -23,6 +23,8 @@ export const errorCodes = [
   ...tokenErrorCodes,
   "NOT_FOUND",
   "TODO_LIMIT_REACHED",
+  "PRECONDITION_FAILED",
+  "IDEMPOTENCY_KEY_REUSED",
   "REQUEST_TIMEOUT",
   "PAYLOAD_TOO_LARGE",
   "UNSUPPORTED_MEDIA_TYPE",
@@ -81,6 +83,7 @@ const titles: Record<number, string> = {
   404: "Not Found",
   408: "Request Timeout",
   409: "Conflict",
+  412: "Precondition Failed",
   413: "Content Too Large",
   415: "Unsupported Media Type",
   422: "Unprocessable Content",
@@ -109,9 +112,10 @@ const problemStatuses: Record<number, string> = {
   404: "No such todo for this user (another user's todo answers the same)",
   408: "The body did not arrive within BODY_TIMEOUT_MS",
   409: "TODO_LIMIT_REACHED: the user already has MAX_TODOS_PER_USER todos",
+  412: "PRECONDITION_FAILED: If-Match names another version of the todo (it changed since); nothing was changed",
   413: "Body over the size limit",
   415: "Body is not JSON",
-  422: "Body breaks a rule; field_errors says which",
+  422: "Body breaks a rule; field_errors says which. On a create, also IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used with another body",
   503: "Database unavailable; retry after Retry-After seconds",
 };
 
@@ -130,7 +134,7 @@ export function documentedResponses(
   const responses: OpenAPIV3.ResponsesObject = {};
   for (const [status, schema] of Object.entries(success)) {
     responses[status] = {
-      description: "Success",
+      description: status === "304" ? "Not Modified: the ETag in If-None-Match is current; no body" : "Success",
       ...(successHeaders && { headers: successHeaders }),
       ...(schema && { content: content("application/json", schema) }),
     };

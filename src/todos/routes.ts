@@ -1,15 +1,55 @@
 // HTTP ⇄ store calls, nothing else.
 import { Elysia } from "elysia";
+import { clientHasCurrent, etagOf, requiredVersion } from "../http/preconditions";
 import { ApiError, documentedResponses } from "../http/problem";
 import type { UserContext } from "../http/user-context";
 import { decodeCursor, encodeCursor } from "./cursor";
-import { createTodoBody, DEFAULT_PAGE_LIMIT, todoIdParams, todoListQuery, todoModel, todoPageModel, updateTodoBody } from "./model";
-import type { TodoStore } from "./store";
+import {
+  changeTodoHeaders,
+  createTodoBody,
+  createTodoHeaders,
+  DEFAULT_PAGE_LIMIT,
+  readTodoHeaders,
+  todoIdParams,
+  todoListQuery,
+  todoModel,
+  todoPageModel,
+  updateTodoBody,
+} from "./model";
+import type { GuardedOutcome, TodoStore, VersionedTodo } from "./store";
 
 // Another user's todo answers exactly like a missing one, so ids cannot be probed.
 const notFound = () => new ApiError(404, "NOT_FOUND", "No todo with this id exists.");
 const limitReached = (limit: number) =>
   new ApiError(409, "TODO_LIMIT_REACHED", `You already have ${limit} todos, the most one user may keep; delete some to make room.`);
+const keyReused = () =>
+  new ApiError(
+    422,
+    "IDEMPOTENCY_KEY_REUSED",
+    "This Idempotency-Key was already used for a create with another body; use a new key for a new todo.",
+  );
+const preconditionFailed = () =>
+  new ApiError(
+    412,
+    "PRECONDITION_FAILED",
+    "The todo changed since the version named in If-Match; retrieve it again and reapply your change.",
+  );
+
+/** The answer of a change guarded by If-Match: 404 and 412 as problems, else what was changed. */
+function guarded<T>(outcome: GuardedOutcome<T>): T {
+  if (outcome === "missing") throw notFound();
+  if (outcome === "version-differs") throw preconditionFailed();
+  return outcome;
+}
+
+const etagHeader = { etag: { description: "Strong; changes whenever the todo changes", schema: { type: "string" as const } } };
+const createdHeaders = {
+  ...etagHeader,
+  "idempotent-replayed": {
+    description: "`true` when the answer is a replay of an earlier create with the same Idempotency-Key",
+    schema: { type: "string" as const },
+  },
+};
 
 // Every route may answer these; a body adds 413, 415 and 422, a path id 404.
 const always = [400, 401, 503];
@@ -35,17 +75,21 @@ export function todoRoutes(todos: TodoStore, callerOf: UserContext) {
     .derive(async ({ request }) => ({ userId: (await callerOf(request.headers)).userId }))
     .post(
       "",
-      async ({ userId, body, status }) => {
-        const todo = await todos.create(userId, body);
-        if (!todo) throw limitReached(todos.maxTodosPerUser);
-        return status(201, todo);
+      async ({ userId, body, headers, set, status }) => {
+        const created = await todos.create(userId, body, headers["idempotency-key"]);
+        if (created.outcome === "limit-reached") throw limitReached(todos.maxTodosPerUser);
+        if (created.outcome === "key-reused") throw keyReused();
+        set.headers.etag = etagOf(created.todo.id, created.version);
+        if (created.outcome === "replayed") set.headers["idempotent-replayed"] = "true";
+        return status(201, created.todo);
       },
       {
         body: createTodoBody,
+        headers: createTodoHeaders,
         detail: {
-          summary: "Create a todo",
+          summary: "Create a todo; with an Idempotency-Key, safely retried",
           operationId: "createTodo",
-          responses: documentedResponses({ 201: todoModel }, [...always, ...withBody, 408, 409]),
+          responses: documentedResponses({ 201: todoModel }, [...always, ...withBody, 408, 409], createdHeaders),
         },
       },
     )
@@ -74,49 +118,55 @@ export function todoRoutes(todos: TodoStore, callerOf: UserContext) {
     )
     .get(
       "/:id",
-      async ({ userId, params }) => {
-        const todo = await todos.get(userId, params.id);
-        if (!todo) throw notFound();
-        return todo;
+      async ({ userId, params, headers, set, status }) => {
+        const found = await todos.get(userId, params.id);
+        if (!found) throw notFound();
+        set.headers.etag = etagOf(found.todo.id, found.version);
+        if (clientHasCurrent(headers["if-none-match"], set.headers.etag)) return status(304, undefined);
+        return found.todo;
       },
       {
         params: todoIdParams,
+        headers: readTodoHeaders,
         detail: {
           summary: "Retrieve one of your todos",
           operationId: "getTodo",
-          responses: documentedResponses({ 200: todoModel }, [...always, 404]),
+          responses: documentedResponses({ 200: todoModel, 304: undefined }, [...always, 404], etagHeader),
         },
       },
     )
     .patch(
       "/:id",
-      async ({ userId, params, body }) => {
-        const todo = await todos.update(userId, params.id, body);
-        if (!todo) throw notFound();
+      async ({ userId, params, body, headers, set }) => {
+        const ifVersion = requiredVersion(headers["if-match"], params.id);
+        const { todo, version }: VersionedTodo = guarded(await todos.update(userId, params.id, body, ifVersion));
+        set.headers.etag = etagOf(todo.id, version);
         return todo;
       },
       {
         params: todoIdParams,
         body: updateTodoBody,
+        headers: changeTodoHeaders,
         detail: {
           summary: "Change the title, description or completion of a todo",
           operationId: "updateTodo",
-          responses: documentedResponses({ 200: todoModel }, [...always, 404, ...withBody, 408]),
+          responses: documentedResponses({ 200: todoModel }, [...always, 404, ...withBody, 408, 412], etagHeader),
         },
       },
     )
     .delete(
       "/:id",
-      async ({ userId, params, status }) => {
-        if (!(await todos.remove(userId, params.id))) throw notFound();
+      async ({ userId, params, headers, status }) => {
+        guarded(await todos.remove(userId, params.id, requiredVersion(headers["if-match"], params.id)));
         return status(204, undefined);
       },
       {
         params: todoIdParams,
+        headers: changeTodoHeaders,
         detail: {
           summary: "Delete one of your todos",
           operationId: "deleteTodo",
-          responses: documentedResponses({ 204: undefined }, [...always, 404]),
+          responses: documentedResponses({ 204: undefined }, [...always, 404, 412]),
         },
       },
     );

@@ -18,7 +18,7 @@ test("migrating creates the tables, and migrating again changes nothing", async 
     expect(await tableNames(fresh.database.db)).toEqual([]);
     await migrate(fresh.database, fresh.config.database);
     await migrate(fresh.database, fresh.config.database);
-    expect(await tableNames(fresh.database.db)).toEqual(["todos", "users"]);
+    expect(await tableNames(fresh.database.db)).toEqual(["idempotency_keys", "todos", "users"]);
     const applied = await rows<{ n: number }>(fresh.database.db, sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
     expect(applied[0]?.n).toBe(journal.entries.length);
   } finally {
