@@ -35,6 +35,26 @@ test("the list's parameters, its page answer and its Link header are documented"
   expect(ok.headers.link.description).toContain('rel="next"');
 });
 
+test("the conditional and idempotency headers and their 304, 409, 412 and 422 answers are documented", async () => {
+  const { json: doc } = await api.call("GET", "/docs/json");
+  const headerNames = (operation: { parameters?: { in: string; name: string }[] }) =>
+    (operation.parameters ?? []).filter((parameter) => parameter.in === "header").map((parameter) => parameter.name);
+  const todo = doc.paths["/api/v1/todos/{id}"];
+  const create = doc.paths["/api/v1/todos"].post;
+  expect(headerNames(create)).toContain("idempotency-key");
+  expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(["201", "409", "422"]));
+  expect(create.responses["201"].headers).toHaveProperty("etag");
+  expect(create.responses["201"].headers).toHaveProperty("idempotent-replayed");
+  expect(headerNames(todo.get)).toContain("if-none-match");
+  expect(todo.get.responses["304"].description).toContain("Not Modified");
+  expect(todo.get.responses["200"].headers).toHaveProperty("etag");
+  for (const change of [todo.patch, todo.delete]) {
+    expect(headerNames(change)).toContain("if-match");
+    expect(change.responses["412"].description).toContain("PRECONDITION_FAILED");
+  }
+  expect(create.responses["422"].description).toContain("IDEMPOTENCY_KEY_REUSED");
+});
+
 test("GET /docs loads its script and stylesheet from this service, not a CDN", async () => {
   const { status, text } = await api.call("GET", "/docs");
   expect(status).toBe(200);
