@@ -10,8 +10,14 @@ const sql = new SQL({ url: process.env.DATABASE_URL, max: Number(process.env.DB_
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const todo = sql.unsafe(
-  `id, title, description, is_completed, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at, user_id`,
+  `id, title, description, is_completed, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at,
+   to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as updated_at, user_id`,
 );
+const KEY = /^[\x21-\x7e]{1,255}$/;
+const etagOf = (row: { id: string; version: number }) => `"${row.id}.${row.version}"`;
+/** A row with its version: the version goes in the ETag, not the body. */
+const withEtag = ({ version, ...row }: { id: string; version: number; [column: string]: unknown }, status = 200) =>
+  Response.json(row, { status, headers: { etag: etagOf({ id: row.id, version }) } });
 
 const problem = (status: number, detail: string) =>
   Response.json({ status, detail }, { status, headers: { "content-type": "application/problem+json" } });
@@ -51,6 +57,31 @@ function changesOf(body: Body): Body | undefined {
   return Object.keys(changes).length > 0 ? changes : undefined;
 }
 
+// The service's keyed create, by hand: claim the key and insert in one statement, else replay.
+async function createWithKey(userId: string, title: string, description: string | null, key: string): Promise<Response> {
+  if (!KEY.test(key)) return problem(400, "Idempotency-Key must be 1 to 255 visible ASCII characters.");
+  const hash = new Bun.CryptoHasher("sha256").update(JSON.stringify([title, description])).digest("hex");
+  const [created] = await sql`
+    with new_user as (insert into users (id) values (${userId}) on conflict do nothing),
+    claim as (
+      insert into idempotency_keys (user_id, key, request_hash, todo_id)
+      select ${userId}, ${key}, ${hash}, gen_random_uuid()
+      where (select count(*) from (select from todos where user_id = ${userId} limit 10000) as existing) < 10000
+      on conflict (user_id, key) do update set request_hash = excluded.request_hash, todo_id = excluded.todo_id, created_at = now()
+        where idempotency_keys.created_at < now() - interval '24 hours'
+      returning todo_id)
+    insert into todos (id, user_id, title, description) select todo_id, ${userId}, ${title}, ${description} from claim
+    returning ${todo}, version`;
+  if (created) return withEtag(created, 201);
+  const [record] = await sql`
+    select request_hash, todo_id, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at
+    from idempotency_keys where user_id = ${userId} and key = ${key}`;
+  if (!record) return problem(409, "You already have 10000 todos.");
+  if (record.request_hash !== hash) return problem(422, "This Idempotency-Key was used with another body.");
+  const { todo_id: id, created_at } = record;
+  return withEtag({ id, title, description, is_completed: false, created_at, updated_at: created_at, user_id: userId, version: 1 }, 201);
+}
+
 Bun.serve({
   port: Number(process.env.PORT ?? 3000),
   routes: {
@@ -83,29 +114,35 @@ Bun.serve({
         if (typeof body?.title !== "string" || !isOptionalText(body.description)) {
           return problem(422, "The body must be a JSON object with a string title and an optional string description.");
         }
+        const key = request.headers.get("idempotency-key");
+        if (key !== null) return createWithKey(userId, body.title, (body.description as string | null | undefined) ?? null, key);
         // The service's default MAX_TODOS_PER_USER, checked in the inserting statement as the service does.
         const [created] = await sql`
           with new_user as (insert into users (id) values (${userId}) on conflict do nothing)
           insert into todos (user_id, title, description)
           select ${userId}, ${body.title}, ${body.description ?? null}
           where (select count(*) from (select from todos where user_id = ${userId} limit 10000) as existing) < 10000
-          returning ${todo}`;
+          returning ${todo}, version`;
         if (!created) return problem(409, "You already have 10000 todos.");
-        return Response.json(created, { status: 201 });
+        return withEtag(created, 201);
       }),
     },
     "/api/v1/todos/:id": {
       GET: asCaller(async (request, userId) => {
-        const [found] = await sql`select ${todo} from todos where user_id = ${userId} and id = ${request.params.id}`;
-        return found ? Response.json(found) : notFound();
+        const [found] = await sql`select ${todo}, version from todos where user_id = ${userId} and id = ${request.params.id}`;
+        if (!found) return notFound();
+        const etag = etagOf(found);
+        if (request.headers.get("if-none-match") === etag) return new Response(null, { status: 304, headers: { etag } });
+        return withEtag(found);
       }),
       PATCH: asCaller(async (request, userId) => {
         const body = await jsonObject(request);
         const changes = body && changesOf(body);
         if (!changes) return problem(422, "The body must set title, description or is_completed.");
         const [updated] = await sql`
-          update todos set ${sql(changes)} where user_id = ${userId} and id = ${request.params.id} returning ${todo}`;
-        return updated ? Response.json(updated) : notFound();
+          update todos set ${sql(changes)}, version = version + 1, updated_at = now()
+          where user_id = ${userId} and id = ${request.params.id} returning ${todo}, version`;
+        return updated ? withEtag(updated) : notFound();
       }),
       DELETE: asCaller(async (request, userId) => {
         const deleted = await sql`delete from todos where user_id = ${userId} and id = ${request.params.id} returning id`;

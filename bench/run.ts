@@ -25,6 +25,9 @@ type Case = {
   /** Requests take these users in turn instead. */
   userIds?: (target: Target) => string[];
   body?: string;
+  headers?: Record<string, string>;
+  /** Each request with an Idempotency-Key of its own. */
+  uniqueKeys?: boolean;
   /** Also measured at a fixed rate. */
   openLoop?: boolean;
   /** Concurrent connections when not the settings' (the memory case: 16 clients). */
@@ -41,6 +44,14 @@ const log = (line: string) => console.error(line);
 function defineCases(f: Fixtures): Case[] {
   return [
     { name: "retrieve one", method: "GET", paths: [`/api/v1/todos/${f.singleTodoId}`], userId: () => f.singleUser, openLoop: true },
+    // The seeded todo was never changed: version 1.
+    {
+      name: "retrieve with matching If-None-Match",
+      method: "GET",
+      paths: [`/api/v1/todos/${f.singleTodoId}`],
+      userId: () => f.singleUser,
+      headers: { "If-None-Match": `"${f.singleTodoId}.1"` },
+    },
     { name: "list 50", method: "GET", paths: ["/api/v1/todos"], userId: () => f.user50 },
     { name: "list with limit=200", method: "GET", paths: ["/api/v1/todos?limit=200"], userId: () => f.user1000, openLoop: true },
     { name: "list 100k, first page", method: "GET", paths: ["/api/v1/todos"], userId: () => f.user100k },
@@ -59,6 +70,15 @@ function defineCases(f: Fixtures): Case[] {
       userId: (target) => f.creators[target][0] as string,
       userIds: (target) => f.creators[target],
       body: JSON.stringify({ title: "Benchmark todo", description: "Created by bun run bench" }),
+    },
+    {
+      name: "create with an Idempotency-Key",
+      method: "POST",
+      paths: ["/api/v1/todos"],
+      userId: (target) => f.creators[target][0] as string,
+      userIds: (target) => f.creators[target],
+      body: JSON.stringify({ title: "Benchmark todo", description: "Created by bun run bench" }),
+      uniqueKeys: true,
     },
     // Each request changes the next of 1000 todos. Postgres writes a new row version even when the
     // value does not change, so a constant body is a real write every time.
@@ -127,6 +147,9 @@ const loadOf = (c: Case, target: Target, process: Launched): Load => ({
   userId: c.userId(target),
   userIds: c.userIds?.(target),
   body: c.body,
+  headers: c.headers,
+  // Distinct per side and per run, so no round replays another's keys.
+  uniqueKeyPrefix: c.uniqueKeys ? `${target}-${crypto.randomUUID()}` : undefined,
 });
 
 type CaseResult = { closed: Pair<ClosedLoopResult>; ratios: number[]; open?: Pair<OpenLoopResult>; peakRssMb: Pair<number> };

@@ -6,6 +6,17 @@ wrk.headers["X-User-Id"] = os.getenv("WRK_USER_ID")
 if wrk.body then
   wrk.headers["Content-Type"] = "application/json"
 end
+-- Extra headers, "Name: value" one a line (If-None-Match, say).
+for line in (os.getenv("WRK_HEADERS") or ""):gmatch("[^\n]+") do
+  local name, value = line:match("^([^:]+):%s*(.*)$")
+  if name then
+    wrk.headers[name] = value
+  end
+end
+
+-- A fresh Idempotency-Key on every request: the request is built per call (Lua on every request, a cost
+-- the plain create case does not pay on the same 2 cores).
+local key_prefix = os.getenv("WRK_UNIQUE_KEY_PREFIX")
 
 -- Several paths, or several users, one per line in a file: each request takes the next. The update
 -- case cycles paths so concurrent writers change different rows instead of queueing on one row's
@@ -50,6 +61,32 @@ if paths_file or users_file then
   function request()
     position = position % #prepared + 1
     return prepared[position]
+  end
+end
+
+if key_prefix then
+  local threads = 0
+  function setup(thread)
+    thread:set("thread_number", threads)
+    threads = threads + 1
+  end
+  local users_file = os.getenv("WRK_USERS_FILE")
+  function init(args)
+    users = {}
+    if users_file then
+      for line in io.lines(users_file) do
+        users[#users + 1] = line
+      end
+    else
+      users[1] = wrk.headers["X-User-Id"]
+    end
+    sent = 0
+  end
+  function request()
+    sent = sent + 1
+    wrk.headers["X-User-Id"] = users[(sent - 1) % #users + 1]
+    wrk.headers["Idempotency-Key"] = key_prefix .. "-" .. thread_number .. "-" .. sent
+    return wrk.format()
   end
 end
 

@@ -82,9 +82,17 @@ test("the document names its servers and license, and the headers every answer c
   const { json: doc } = await api.call("GET", "/docs/json");
   expect(doc.servers).toEqual([{ url: "/", description: expect.any(String) }]);
   expect(doc.info.license.name).toBeTruthy();
-  expect(Object.keys(doc.components.headers).sort()).toEqual(["Link", "Location", "Retry-After", "WWW-Authenticate", "X-Request-Id"]);
+  expect(Object.keys(doc.components.headers).sort()).toEqual([
+    "ETag",
+    "Idempotent-Replayed",
+    "Link",
+    "Location",
+    "Retry-After",
+    "WWW-Authenticate",
+    "X-Request-Id",
+  ]);
   const create = doc.paths["/api/v1/todos"].post.responses;
-  expect(Object.keys(create["201"].headers).sort()).toEqual(["Location", "X-Request-Id"]);
+  expect(Object.keys(create["201"].headers).sort()).toEqual(["ETag", "Idempotent-Replayed", "Location", "X-Request-Id"]);
   expect(Object.keys(create["401"].headers).sort()).toEqual(["WWW-Authenticate", "X-Request-Id"]);
   expect(Object.keys(create["503"].headers).sort()).toEqual(["Retry-After", "X-Request-Id"]);
   expect(create["413"].content["application/problem+json"].examples.tooLarge.value.error_code).toBe("PAYLOAD_TOO_LARGE");
@@ -96,6 +104,26 @@ test("the page at /docs and at /docs/ both load the document from /docs/json", a
     expect(status).toBe(200);
     expect(text).toContain('"url":"/docs/json"');
   }
+});
+
+test("the conditional and idempotency headers and their 304, 409, 412 and 422 answers are documented", async () => {
+  const { json: doc } = await api.call("GET", "/docs/json");
+  const headerNames = (operation: { parameters?: { in: string; name: string }[] }) =>
+    (operation.parameters ?? []).filter((parameter) => parameter.in === "header").map((parameter) => parameter.name);
+  const todo = doc.paths["/api/v1/todos/{id}"];
+  const create = doc.paths["/api/v1/todos"].post;
+  expect(headerNames(create)).toContain("idempotency-key");
+  expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(["201", "409", "422"]));
+  expect(create.responses["201"].headers).toHaveProperty("ETag");
+  expect(create.responses["201"].headers).toHaveProperty("Idempotent-Replayed");
+  expect(headerNames(todo.get)).toContain("if-none-match");
+  expect(todo.get.responses["304"].description).toContain("Not Modified");
+  expect(todo.get.responses["200"].headers).toHaveProperty("ETag");
+  for (const change of [todo.patch, todo.delete]) {
+    expect(headerNames(change)).toContain("if-match");
+    expect(change.responses["412"].content["application/problem+json"].examples.changedSince.value.error_code).toBe("PRECONDITION_FAILED");
+  }
+  expect(create.responses["422"].description).toContain("IDEMPOTENCY_KEY_REUSED");
 });
 
 test("GET /docs loads its script and stylesheet from this service, not a CDN", async () => {

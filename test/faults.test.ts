@@ -1,6 +1,7 @@
 // The database misbehaves under a running service: it answers 503 quickly, then recovers by
 // itself with nothing lost. Runs against a private Postgres cluster the test stops and starts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { SQL } from "bun";
 import { sql } from "drizzle-orm";
 import { createApp } from "../src/app";
 import { readConfig } from "../src/config";
@@ -99,6 +100,62 @@ describe(`the database goes away and comes back (${driver} driver)`, () => {
     expect(status).toBe(200);
     expect(json.count).toBe(1);
   }, 30_000);
+});
+
+describe(`a create with an Idempotency-Key whose connection drops mid-write (${driver} driver)`, () => {
+  // The create is held mid-statement by a lock on the key table, so its connection can be cut while
+  // the write is in flight, for certain.
+  async function whileCreateIsBlocked(user: string, key: string, cut: (admin: SQL, blockedPid: number) => Promise<void>) {
+    const admin = new SQL({ url: pg.url, max: 2 });
+    const answer = Promise.withResolvers<Awaited<ReturnType<typeof api.call>>>();
+    await admin
+      .begin(async (tx) => {
+        await tx`lock table idempotency_keys in exclusive mode`;
+        api.call("POST", "/api/v1/todos", { user, body: { title: "once" }, headers: { "idempotency-key": key } }).then(answer.resolve);
+        let blocked: { pid: number }[] = [];
+        for (let i = 0; i < 200 && blocked.length === 0; i++) {
+          await Bun.sleep(10);
+          blocked = await admin`select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%idempotency_keys%'`;
+        }
+        expect(blocked).toHaveLength(1);
+        await cut(admin, (blocked[0] as { pid: number }).pid);
+      })
+      .catch(() => {});
+    await admin.close().catch(() => {});
+    return answer.promise;
+  }
+
+  test("the service retries it by itself: the key admits one todo, so repeating the statement is safe", async () => {
+    const user = newUserId();
+    const response = await whileCreateIsBlocked(user, "dropped-once", async (admin, pid) => {
+      await admin`select pg_terminate_backend(${pid})`;
+      // Held a moment longer, so the retry meets the lock too before it is released.
+      await Bun.sleep(300);
+    });
+    expect(response.status).toBe(201);
+    const { json } = await api.list(user);
+    expect(json.items.map((todo: { id: string }) => todo.id)).toEqual([response.json.id]);
+  }, 30_000);
+
+  test("answered 503 when the database went away, the client's retry with the same key makes exactly one todo", async () => {
+    const user = newUserId();
+    const response = await whileCreateIsBlocked(user, "dropped-with-the-database", () => pg.stop());
+    await expectUnavailable(response);
+    await pg.start();
+    while ((await api.call("GET", "/ready")).status !== 200) await Bun.sleep(50);
+    const retries = await Promise.all(
+      [1, 2, 3].map(() =>
+        api.call("POST", "/api/v1/todos", {
+          user,
+          body: { title: "once" },
+          headers: { "idempotency-key": "dropped-with-the-database" },
+        }),
+      ),
+    );
+    expect(retries.map((retry) => retry.status)).toEqual([201, 201, 201]);
+    expect(new Set(retries.map((retry) => retry.json.id)).size).toBe(1);
+    expect((await api.list(user)).json.count).toBe(1);
+  }, 60_000);
 });
 
 describe(`start-up with the database down (${driver} driver)`, () => {

@@ -46,7 +46,13 @@ const huge = { title: "x".repeat(70_000) };
 /** For each operation, how to make it answer each status it documents. */
 const drive: Record<string, Record<number, () => Promise<Reply>>> = {
   createTodo: {
-    201: () => api.create(newUserId(), { title: "Buy milk" }),
+    // A create sent again with its Idempotency-Key: the replay carries every header a 201 may carry.
+    201: async () => {
+      const user = newUserId();
+      const headers = { "idempotency-key": crypto.randomUUID() };
+      await api.call("POST", TODOS, { user, body: { title: "Buy milk" }, headers });
+      return api.call("POST", TODOS, { user, body: { title: "Buy milk" }, headers });
+    },
     400: () => api.call("POST", TODOS, { user: newUserId(), body: '{"title": ' }),
     401: () => bearer.call("POST", TODOS, { body: { title: "x" } }),
     408: () => slow.call("POST", TODOS, { user: newUserId(), body: neverEnds() }),
@@ -76,6 +82,11 @@ const drive: Record<string, Record<number, () => Promise<Reply>>> = {
       const { user, id } = await withTodo();
       return api.get(user, id);
     },
+    304: async () => {
+      const { user, id } = await withTodo();
+      const etag = (await api.get(user, id)).headers.get("etag") as string;
+      return api.call("GET", `${TODOS}/${id}`, { user, headers: { "if-none-match": etag } });
+    },
     400: () => api.get(newUserId(), "not-a-uuid"),
     401: () => bearer.call("GET", missing),
     404: () => api.call("GET", missing, { user: newUserId() }),
@@ -92,6 +103,12 @@ const drive: Record<string, Record<number, () => Promise<Reply>>> = {
     408: async () => {
       const { user, id } = await withTodo();
       return slow.call("PATCH", `${TODOS}/${id}`, { user, body: neverEnds() });
+    },
+    412: async () => {
+      const { user, id } = await withTodo();
+      const etag = (await api.get(user, id)).headers.get("etag") as string;
+      await api.update(user, id, { title: "changed by another device" });
+      return api.call("PATCH", `${TODOS}/${id}`, { user, body: { is_completed: true }, headers: { "if-match": etag } });
     },
     413: async () => {
       const { user, id } = await withTodo();
@@ -114,6 +131,12 @@ const drive: Record<string, Record<number, () => Promise<Reply>>> = {
     },
     400: () => api.remove(newUserId(), "not-a-uuid"),
     401: () => bearer.call("DELETE", missing),
+    412: async () => {
+      const { user, id } = await withTodo();
+      const etag = (await api.get(user, id)).headers.get("etag") as string;
+      await api.update(user, id, { title: "changed by another device" });
+      return api.call("DELETE", `${TODOS}/${id}`, { user, headers: { "if-match": etag } });
+    },
     404: () => api.call("DELETE", missing, { user: newUserId() }),
     503: () => down.call("DELETE", missing, { user: newUserId() }),
   },

@@ -1,6 +1,8 @@
 // A client generated from the OpenAPI document compiles and works: openapi-typescript turns this app's
 // /docs/json into types, tsc checks a small openapi-fetch client against them, and the client runs.
+
 import { afterAll, expect, mock, test } from "bun:test";
+import { fileURLToPath } from "node:url";
 import ts5 from "typescript-5";
 import { createApp } from "../src/app";
 import { sharedDatabase } from "./support/api";
@@ -19,7 +21,7 @@ test("types generated from /docs/json type-check a client doing all five operati
   const base = `http://127.0.0.1:${server.server?.port}`;
   const document = await (await fetch(`${base}/docs/json`)).json();
   await Bun.write(new URL("api.d.ts", fixture), astToString(await openapiTS(document)));
-  const tsc = Bun.spawnSync(["bunx", "tsc", "-p", new URL("tsconfig.json", fixture).pathname], { stdout: "pipe", stderr: "pipe" });
+  const tsc = Bun.spawnSync(["bunx", "tsc", "-p", fileURLToPath(new URL("tsconfig.json", fixture))], { stdout: "pipe", stderr: "pipe" });
   expect(`${tsc.stdout}${tsc.stderr}`).toBe("");
   expect(tsc.exitCode).toBe(0);
 

@@ -2,8 +2,10 @@
 // this checkout (no .data/, tests or benchmarks), and the same single copy of Elysia.
 import { expect, test } from "bun:test";
 import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
-const root = new URL("..", import.meta.url).pathname;
+// fileURLToPath, not .pathname: a checkout under a folder with a space would read as "%20".
+const root = fileURLToPath(new URL("..", import.meta.url));
 
 test("the package ships src/, dist/ and drizzle/ only", () => {
   const pack = Bun.spawnSync(["bun", "pm", "pack", "--dry-run"], { cwd: root, stdout: "pipe", stderr: "pipe" });

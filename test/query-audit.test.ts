@@ -20,6 +20,23 @@ describe("the query audit flags", () => {
       'select "id" from "todos" where ("todos"."created_at", "todos"."id") < ($1::timestamptz, $2::uuid) order by "todos"."created_at" desc limit $3',
       ["2025-01-01T00:00:00.000Z", me, 8],
     ],
+    ["a key looked up by key only", 'select "todo_id" from "idempotency_keys" where "idempotency_keys"."key" = $1', ["k"]],
+    [
+      "a key of another user",
+      'select "todo_id" from "idempotency_keys" where ("idempotency_keys"."user_id" = $1 and "idempotency_keys"."key" = $2)',
+      [other, "k"],
+    ],
+    ["expired keys of every user removed", 'delete from "idempotency_keys" where "idempotency_keys"."created_at" < now()', []],
+    [
+      "a key claimed for someone else",
+      'insert into "idempotency_keys" ("user_id", "key") select $1::uuid as "user_id", $2 as "key" from (values (1)) as one_row(x)',
+      [other, "k"],
+    ],
+    [
+      "a scoped read next to an unscoped one",
+      'select "id" from "todos" where "todos"."user_id" = $1 union all select "id" from "todos" where "todos"."id" = $2',
+      [me, other],
+    ],
   ])("%s", (_, query, params) => {
     expect(scopeProblem(query, params, me)).toBeString();
   });
@@ -52,5 +69,13 @@ test("every API request's statements pass through the audit", async () => {
   await api.get(user, json.id);
   await api.update(user, json.id, { is_completed: true });
   await api.remove(user, json.id);
-  expect(audit.checked - before).toBe(10);
+  // A keyed create, its replay (the claim, then the key's lookup), and changes guarded by If-Match that
+  // fail (the change, then the lookup that tells 412 from 404).
+  const key = { "idempotency-key": crypto.randomUUID() };
+  const keyed = await api.call("POST", "/api/v1/todos", { user, body: { title: "keyed" }, headers: key });
+  await api.call("POST", "/api/v1/todos", { user, body: { title: "keyed" }, headers: key });
+  const stale = { "if-match": `"${keyed.json.id}.7"` };
+  await api.call("PATCH", `/api/v1/todos/${keyed.json.id}`, { user, body: { title: "x" }, headers: stale });
+  await api.call("DELETE", `/api/v1/todos/${keyed.json.id}`, { user, headers: stale });
+  expect(audit.checked - before).toBe(17);
 });

@@ -26,7 +26,15 @@ export type Results = {
 };
 
 /** What "good enough" means for the service (issues 5, 9 and 16). */
-export const targets = { minRatio: 0.9, list200P99Ms: 50, deepToFirstMinRatio: 0.9, rssMb: 150, startupMs: 1000 };
+export const targets = {
+  keyedCreateMinRatio: 0.8,
+  notModifiedMinRatio: 1,
+  minRatio: 0.9,
+  list200P99Ms: 50,
+  deepToFirstMinRatio: 0.9,
+  rssMb: 150,
+  startupMs: 1000,
+};
 
 const int = (value: number) => Math.round(value).toLocaleString("en-US");
 const ms = (value: number) =>
@@ -141,10 +149,17 @@ function targetList(results: Results): string[] {
   const deep = caseResult("list 100k, page past the 50,000th");
   const deepRatio = (deep?.service.rps ?? Number.NaN) / (first?.service.rps ?? Number.NaN);
   const postgres = results.startup.find(({ label }) => label === postgresRestart);
+  // Against the service's own plain case in the same run, not the floor.
+  const ofPlain = (name: string, plain: string) =>
+    (caseResult(name)?.service.rps ?? Number.NaN) / (caseResult(plain)?.service.rps ?? Number.NaN);
+  const keyed = ofPlain("create with an Idempotency-Key", "create");
+  const notModified = ofPlain("retrieve with matching If-None-Match", "retrieve one");
   return [
     "## Targets",
     "",
     `- Every case at least ${targets.minRatio}× the floor, median of rounds: ${verdict(worst.ratio >= targets.minRatio)} (lowest: ${worst.name}, ${worst.ratio.toFixed(2)}×)`,
+    `- Create with an Idempotency-Key at least ${targets.keyedCreateMinRatio}× the service's plain create: ${verdict(keyed >= targets.keyedCreateMinRatio)} (${keyed.toFixed(2)}×)`,
+    `- Retrieve with a matching If-None-Match (304) at least ${targets.notModifiedMinRatio}× the service's plain retrieve: ${verdict(notModified >= targets.notModifiedMinRatio)} (${notModified.toFixed(2)}×)`,
     `- List with limit=200, service p99 under ${targets.list200P99Ms} ms at ${results.settings.connections} connections: ${verdict((list200?.service.p99Ms ?? Number.POSITIVE_INFINITY) < targets.list200P99Ms)} (${ms(list200?.service.p99Ms ?? Number.NaN)} ms; the floor: ${ms(list200?.floor.p99Ms ?? Number.NaN)} ms)`,
     `- 100,000 todos, the page past the 50,000th at least ${targets.deepToFirstMinRatio}× the first page's throughput: ${verdict(deepRatio >= targets.deepToFirstMinRatio)} (${deepRatio.toFixed(2)}×)`,
     `- Service RSS while 16 clients list the user with 100,000 todos under ${targets.rssMb} MB: ${verdict(results.memory.service.peakRssUnderLoadMb < targets.rssMb)} (${mb(results.memory.service.peakRssUnderLoadMb)} MB; over the whole run, VmHWM ${mb(results.memory.service.hwmMb)} MB; the floor: ${mb(results.memory.floor.peakRssUnderLoadMb)} MB)`,

@@ -12,6 +12,10 @@ export type Load = {
   userId: string;
   userIds?: string[];
   body?: string;
+  /** Sent with every request, e.g. If-None-Match. */
+  headers?: Record<string, string>;
+  /** Every request carries an Idempotency-Key of its own, starting with this. */
+  uniqueKeyPrefix?: string;
 };
 export type LoadShape = { durationS: number; connections: number; threads: number };
 
@@ -58,6 +62,10 @@ export async function runWrk(load: Load, shape: LoadShape): Promise<ClosedLoopRe
       WRK_BODY: load.body,
       WRK_PATHS_FILE: pathsFile,
       WRK_USERS_FILE: usersFile,
+      WRK_HEADERS: Object.entries(load.headers ?? {})
+        .map(([name, value]) => `${name}: ${value}`)
+        .join("\n"),
+      WRK_UNIQUE_KEY_PREFIX: load.uniqueKeyPrefix,
     },
     stdout: "pipe",
     stderr: "pipe",

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { boolean, index, pgTable, primaryKey, timestamp, uuid, varchar } from "drizzle-orm/pg-core";
+import { boolean, index, integer, pgTable, primaryKey, timestamp, uuid, varchar } from "drizzle-orm/pg-core";
 
 /** Longest title and description, in characters: the API's limits are these columns' sizes. */
 export const TITLE_MAX_LENGTH = 255;
@@ -23,6 +23,10 @@ export const todos = pgTable(
     // Millisecond precision: JSON clients hold instants as milliseconds, so what
     // the API returns is exactly the instant stored.
     createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    // now() is the transaction's start, so a new row's updated_at equals its created_at.
+    updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    // Counts changes: the ETag. Two changes can share a millisecond of updated_at, never a version.
+    version: integer("version").notNull().default(1),
   },
   // NULLS FIRST matches a plain `ORDER BY ... DESC`, so a page query walks an index from its
   // position and reads only the page's rows. The second index serves `completed=`: with the first
@@ -38,5 +42,32 @@ export const todos = pgTable(
     // Keyed by user and id together, and by nothing else: looking up another user's id costs what a
     // missing one does. A key on id alone was a hit filtered afterwards, which timing could tell apart.
     primaryKey({ name: "todos_pkey", columns: [table.userId, table.id] }),
+  ],
+);
+
+/** How long an Idempotency-Key is remembered (the IETF draft and Stripe: at least 24 hours). */
+export const IDEMPOTENCY_KEY_HOURS = 24;
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
+
+// One row per create made with an Idempotency-Key. The todo is created in the statement that
+// claims the key, so a key never exists without its todo. A replay is rebuilt from this row and
+// the (identical) request: the todo's id, and created_at, which is the todo's created_at and
+// updated_at as both were set by the same statement's now().
+export const idempotencyKeys = pgTable(
+  "idempotency_keys",
+  {
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    key: varchar("key", { length: IDEMPOTENCY_KEY_MAX_LENGTH }).notNull(),
+    // SHA-256 of the validated request, hex: a different body under the same key is refused.
+    requestHash: varchar("request_hash", { length: 64 }).notNull(),
+    todoId: uuid("todo_id").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  // The second index lets a create remove its user's expired keys without reading the live ones.
+  (table) => [
+    primaryKey({ name: "idempotency_keys_pkey", columns: [table.userId, table.key] }),
+    index("idempotency_keys_user_created_idx").on(table.userId, table.createdAt),
   ],
 );

@@ -36,6 +36,11 @@ export const componentHeaders = {
     schema: text,
   },
   Location: { description: "The new todo's path: /api/v1/todos/{id}", schema: text },
+  ETag: { description: "Strong; changes whenever the todo changes. Send it back in If-Match or If-None-Match", schema: text },
+  "Idempotent-Replayed": {
+    description: "`true` when the answer is a replay of an earlier create with the same Idempotency-Key",
+    schema: text,
+  },
   Link: {
     description:
       'RFC 8288 `<...>; rel="next"`, only when a next page exists: this path with the same limit and completed, and the next cursor',
@@ -107,6 +112,16 @@ const problems = {
       ),
     },
   },
+  412: {
+    description: "If-Match names another version of the todo (it changed since); nothing was changed",
+    examples: {
+      changedSince: new ApiError(
+        412,
+        "PRECONDITION_FAILED",
+        "The todo changed since the version named in If-Match; retrieve it again and reapply your change.",
+      ),
+    },
+  },
   413: {
     description: "The body is over BODY_LIMIT_BYTES",
     examples: { tooLarge: new ApiError(413, "PAYLOAD_TOO_LARGE", "The request body is larger than 65536 bytes.") },
@@ -118,11 +133,17 @@ const problems = {
     },
   },
   422: {
-    description: "The body breaks a rule; field_errors says which, with a code and, where one applies, the limit",
+    description:
+      "The body breaks a rule (field_errors says which, with a code and, where one applies, the limit); on a create, also IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used with another body",
     examples: {
       titleTooLong: new ApiError(422, "VALIDATION_ERROR", "The request body is invalid: title must be at most 255 characters.", [
         { field: "title", code: "too_long", message: "must be at most 255 characters", limit: 255 },
       ]),
+      keyReused: new ApiError(
+        422,
+        "IDEMPOTENCY_KEY_REUSED",
+        "This Idempotency-Key was already used for a create with another body; use a new key for a new todo.",
+      ),
     },
   },
   503: {

@@ -27,6 +27,11 @@ const formats: Record<string, Format> = {
   // Query parameters are text on the wire, and are validated as text: Elysia's coercion of numbers and
   // booleans accepts "1e2" and " 5", and reports an out-of-range number without naming the parameter.
   "page-limit": { check: (value: string) => /^(?:[1-9]\d?|1\d\d|200)$/.test(value), message: "must be an integer from 1 to 200" },
+  // The IETF httpapi draft's key, as Stripe takes it: the header's value as sent, quotes included if any.
+  "idempotency-key": {
+    check: (value: string) => /^[\x21-\x7e]{1,255}$/.test(value),
+    message: "must be 1 to 255 visible ASCII characters (no spaces), such as a UUID",
+  },
   "true-or-false": { check: (value: string) => value === "true" || value === "false", message: "must be true or false" },
 };
 

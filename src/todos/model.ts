@@ -21,6 +21,11 @@ export const todoModel = t.Object({
     description: "ISO-8601, UTC, millisecond precision",
     examples: ["2026-05-01T09:30:00.000Z"],
   }),
+  updated_at: t.String({
+    format: "date-time",
+    description: "When the todo last changed (equal to created_at until then); ISO-8601, UTC, millisecond precision",
+    examples: ["2026-05-01T09:30:00.000Z"],
+  }),
   user_id: t.String({ format: "uuid", description: "The owner: GET /api/v1/me says which id you are" }),
 });
 
@@ -31,6 +36,47 @@ export const updateTodoBody = describedByUs(
     { title: t.Optional(title), description: t.Optional(description), is_completed: t.Optional(t.Boolean()) },
     { additionalProperties: false, minProperties: 1 },
   ),
+);
+
+// Headers are read here as plain strings; http/preconditions.ts gives them meaning. The caller's own
+// headers are listed too (checked by http/user-context.ts, not here), so that typed clients such as Eden
+// Treaty may send them along.
+const callerHeaders = {
+  "x-user-id": t.Optional(t.String({ description: "Header mode: the caller's user id (see the userIdHeader scheme)" })),
+  authorization: t.Optional(t.String({ description: "Bearer mode: `Bearer <jwt>` (see the bearerAuth scheme)" })),
+};
+
+export const createTodoHeaders = describedByUs(
+  t.Object({
+    ...callerHeaders,
+    "idempotency-key": t.Optional(
+      t.String({
+        format: "idempotency-key",
+        description:
+          "1 to 255 visible ASCII characters, unique per create (a UUID, say). Remembered for 24 hours per user: a repeat with the same body answers the original 201 (with Idempotent-Replayed: true) and creates nothing; a different body is 422 IDEMPOTENCY_KEY_REUSED",
+        examples: ["8e03978e-40d5-43e8-bc93-6894a57f9324"],
+      }),
+    ),
+  }),
+);
+
+export const readTodoHeaders = describedByUs(
+  t.Object({
+    ...callerHeaders,
+    "if-none-match": t.Optional(t.String({ description: "The ETag of your copy: 304 with no body while the todo is unchanged" })),
+  }),
+);
+
+export const changeTodoHeaders = describedByUs(
+  t.Object({
+    ...callerHeaders,
+    "if-match": t.Optional(
+      t.String({
+        description:
+          "The ETag of your copy: the change is applied only if the todo is unchanged since, else 412 PRECONDITION_FAILED and nothing changes. `*`: any existing todo",
+      }),
+    ),
+  }),
 );
 
 export const todoIdParams = describedByUs(t.Object({ id: t.String({ format: "api-uuid" }) }));

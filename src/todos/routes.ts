@@ -1,27 +1,78 @@
 // HTTP ⇄ store calls, nothing else.
 import { Elysia } from "elysia";
 import { documented } from "../http/openapi";
+import { clientHasCurrent, etagOf, requiredVersion } from "../http/preconditions";
 import { ApiError } from "../http/problem";
 import type { UserContext } from "../http/user-context";
 import { decodeCursor, encodeCursor } from "./cursor";
-import { createTodoBody, DEFAULT_PAGE_LIMIT, todoIdParams, todoListQuery, todoModel, todoPageModel, updateTodoBody } from "./model";
-import type { TodoStore } from "./store";
+import {
+  changeTodoHeaders,
+  createTodoBody,
+  createTodoHeaders,
+  DEFAULT_PAGE_LIMIT,
+  readTodoHeaders,
+  todoIdParams,
+  todoListQuery,
+  todoModel,
+  todoPageModel,
+  updateTodoBody,
+} from "./model";
+import type { GuardedOutcome, TodoStore, VersionedTodo } from "./store";
 
 // Another user's todo answers exactly like a missing one, so ids cannot be probed.
 const notFound = () => new ApiError(404, "NOT_FOUND", "No todo with this id exists.");
 const limitReached = (limit: number) =>
   new ApiError(409, "TODO_LIMIT_REACHED", `You already have ${limit} todos, the most one user may keep; delete some to make room.`);
+const keyReused = () =>
+  new ApiError(
+    422,
+    "IDEMPOTENCY_KEY_REUSED",
+    "This Idempotency-Key was already used for a create with another body; use a new key for a new todo.",
+  );
+const preconditionFailed = () =>
+  new ApiError(
+    412,
+    "PRECONDITION_FAILED",
+    "The todo changed since the version named in If-Match; retrieve it again and reapply your change.",
+  );
+
+/** The answer of a change guarded by If-Match: 404 and 412 as problems, else what was changed. */
+function guarded<T>(outcome: GuardedOutcome<T>): T {
+  if (outcome === "missing") throw notFound();
+  if (outcome === "version-differs") throw preconditionFailed();
+  return outcome;
+}
 
 // Every route may answer these; a body adds 413, 415 and 422 (and 408 while it arrives), a path id 404.
 const always = [400, 401, 503] as const;
 const withBody = [408, 413, 415, 422] as const;
 
 const answers = {
-  create: documented({ 201: { description: "Created", schema: todoModel, headers: ["Location"] } }, [...always, ...withBody, 409]),
+  create: documented(
+    {
+      201: {
+        description: "Created (or, with a repeated Idempotency-Key, the original create replayed)",
+        schema: todoModel,
+        headers: ["Location", "ETag", "Idempotent-Replayed"],
+      },
+    },
+    [...always, ...withBody, 409],
+  ),
   list: documented({ 200: { description: "A page of your todos", schema: todoPageModel, headers: ["Link"] } }, always),
-  get: documented({ 200: { description: "The todo", schema: todoModel } }, [...always, 404]),
-  update: documented({ 200: { description: "The todo as changed", schema: todoModel } }, [...always, 404, ...withBody]),
-  remove: documented({ 204: { description: "Deleted" } }, [...always, 404]),
+  get: documented(
+    {
+      200: { description: "The todo", schema: todoModel, headers: ["ETag"] },
+      304: { description: "Not Modified: the ETag in If-None-Match is current; no body", headers: ["ETag"] },
+    },
+    [...always, 404],
+  ),
+  update: documented({ 200: { description: "The todo as changed", schema: todoModel, headers: ["ETag"] } }, [
+    ...always,
+    404,
+    412,
+    ...withBody,
+  ]),
+  remove: documented({ 204: { description: "Deleted" } }, [...always, 404, 412]),
 };
 
 // A relative reference (RFC 8288 resolves it against the URL the client asked for): correct behind any
@@ -36,19 +87,27 @@ export function todoRoutes(todos: TodoStore, callerOf: UserContext) {
     .derive(async ({ request }) => ({ userId: (await callerOf(request.headers)).userId }))
     .post(
       "",
-      async ({ userId, body, path, set, status }) => {
-        const todo = await todos.create(userId, body);
-        if (!todo) throw limitReached(todos.maxTodosPerUser);
+      async ({ userId, body, headers, path, set, status }) => {
+        const created = await todos.create(userId, body, headers["idempotency-key"]);
+        if (created.outcome === "limit-reached") throw limitReached(todos.maxTodosPerUser);
+        if (created.outcome === "key-reused") throw keyReused();
         // The path as routed (behind a gateway that keeps it), never the client-controlled Host.
-        set.headers.location = `${path}/${todo.id}`;
-        return status(201, todo);
+        set.headers.location = `${path}/${created.todo.id}`;
+        set.headers.etag = etagOf(created.todo.id, created.version);
+        if (created.outcome === "replayed") set.headers["idempotent-replayed"] = "true";
+        return status(201, created.todo);
       },
       {
         body: createTodoBody,
+        headers: createTodoHeaders,
         // Our body parser (app.ts) answers first; naming JSON here is what documents the body as application/json.
         parse: "json",
         response: answers.create.types,
-        detail: { summary: "Create a todo", operationId: "createTodo", responses: answers.create.responses },
+        detail: {
+          summary: "Create a todo; with an Idempotency-Key, safely retried",
+          operationId: "createTodo",
+          responses: answers.create.responses,
+        },
       },
     )
     .get(
@@ -77,27 +136,32 @@ export function todoRoutes(todos: TodoStore, callerOf: UserContext) {
     )
     .get(
       "/:id",
-      async ({ userId, params }) => {
-        const todo = await todos.get(userId, params.id);
-        if (!todo) throw notFound();
-        return todo;
+      async ({ userId, params, headers, set, status }) => {
+        const found = await todos.get(userId, params.id);
+        if (!found) throw notFound();
+        set.headers.etag = etagOf(found.todo.id, found.version);
+        if (clientHasCurrent(headers["if-none-match"], set.headers.etag)) return status(304, undefined);
+        return found.todo;
       },
       {
         params: todoIdParams,
+        headers: readTodoHeaders,
         response: answers.get.types,
         detail: { summary: "Retrieve one of your todos", operationId: "getTodo", responses: answers.get.responses },
       },
     )
     .patch(
       "/:id",
-      async ({ userId, params, body }) => {
-        const todo = await todos.update(userId, params.id, body);
-        if (!todo) throw notFound();
+      async ({ userId, params, body, headers, set }) => {
+        const ifVersion = requiredVersion(headers["if-match"], params.id);
+        const { todo, version }: VersionedTodo = guarded(await todos.update(userId, params.id, body, ifVersion));
+        set.headers.etag = etagOf(todo.id, version);
         return todo;
       },
       {
         params: todoIdParams,
         body: updateTodoBody,
+        headers: changeTodoHeaders,
         parse: "json",
         response: answers.update.types,
         detail: {
@@ -109,12 +173,13 @@ export function todoRoutes(todos: TodoStore, callerOf: UserContext) {
     )
     .delete(
       "/:id",
-      async ({ userId, params, status }) => {
-        if (!(await todos.remove(userId, params.id))) throw notFound();
+      async ({ userId, params, headers, status }) => {
+        guarded(await todos.remove(userId, params.id, requiredVersion(headers["if-match"], params.id)));
         return status(204, undefined);
       },
       {
         params: todoIdParams,
+        headers: changeTodoHeaders,
         response: answers.remove.types,
         detail: { summary: "Delete one of your todos", operationId: "deleteTodo", responses: answers.remove.responses },
       },

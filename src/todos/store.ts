@@ -1,21 +1,19 @@
-// The data module: the only place that knows SQL. Every function takes the caller's
+// The data module: the only place that knows SQL of todos. Every function takes the caller's
 // userId and every statement on `todos` is filtered by it, so no function can reach
 // another user's rows.
 //
 // Statements are built and prepared once per database, with placeholders: building the
 // SQL on every call was three quarters of the CPU a retrieve spent in JavaScript
 // (bench/results.md).
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, type SQL, sql } from "drizzle-orm";
 import type { SelectResultFields } from "drizzle-orm/query-builders/select.types";
 import type { Budget } from "../db/budget";
 import type { Db } from "../db/connect";
 import { todos, users } from "../db/schema";
+import { utcText } from "../db/utc";
+import { claimKey, type IdempotencyStore, requestHash } from "../idempotency/store";
 import type { TodoPosition } from "./cursor";
 import type { NewTodo, Todo, TodoChanges } from "./model";
-
-// Postgres formats the instant itself, so every driver returns the exact stored value in UTC
-// (Drizzle's bun-sql mapping of timestamps has open reports of shifted zones and lost precision).
-const createdAtUtc = sql<string>`to_char(${todos.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.as("created_at");
 
 // Column names are the API's names, so the driver's rows are already the JSON we answer with.
 const todoColumns = {
@@ -23,9 +21,12 @@ const todoColumns = {
   title: todos.title,
   description: todos.description,
   is_completed: todos.isCompleted,
-  created_at: createdAtUtc,
+  created_at: utcText(todos.createdAt, "created_at"),
+  updated_at: utcText(todos.updatedAt, "updated_at"),
   user_id: todos.userId,
 };
+// An answer with one todo also carries its version, which the ETag is made of.
+const versionedColumns = { ...todoColumns, version: todos.version };
 
 // The compiler holds the selection to the API's shape: renaming, adding or dropping a column above
 // (or a field of Todo) fails here, not in a client.
@@ -34,20 +35,30 @@ type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 
 const rowIsTodo: Same<TodoRow, Todo> = true;
 void rowIsTodo;
 
+/** One todo and its version: the version changes with every change to the todo, and only then. */
+export type VersionedTodo = { todo: Todo; version: number };
+type VersionedRow = TodoRow & { version: number };
+const versioned = ({ version, ...todo }: VersionedRow): VersionedTodo => ({ todo, version });
+
 // Drizzle's prepared queries also have all(): the driver's own row objects, without Drizzle's
 // per-column mapping, which was a fifth of a list's CPU (bench/results.md). It is not in Drizzle's
 // shared prepared-query type, but every driver here has it, and every driver runs the test suite.
 // Skipping the mapping is right only for columns whose driver value already is the JSON value:
-// uuid, varchar, text and boolean (as here). Not for timestamp, numeric, bigint or json: format
-// those in SQL, as created_at is.
+// uuid, varchar, text, boolean and integer (as here). Not for timestamp, numeric, bigint or json:
+// format those in SQL, as created_at is.
 type Statement = { execute(values: Record<string, unknown>): Promise<unknown> };
-const todoRows = (statement: Statement, values: Record<string, unknown>) =>
-  (statement as unknown as { all(values: Record<string, unknown>): Promise<TodoRow[]> }).all(values);
+const driverRows = <Row>(statement: Statement, values: Record<string, unknown>) =>
+  (statement as unknown as { all(values: Record<string, unknown>): Promise<Row[]> }).all(values);
+const todoRows = (statement: Statement, values: Record<string, unknown>) => driverRows<TodoRow>(statement, values);
+const versionedRows = (statement: Statement, values: Record<string, unknown>) => driverRows<VersionedRow>(statement, values);
 
 const userId = sql.placeholder("userId");
 const ownTodo = and(eq(todos.userId, userId), eq(todos.id, sql.placeholder("id")));
+// If-Match: the version is checked in the statement that changes the row, so nothing can come between.
+const ownTodoAtVersion = and(ownTodo, eq(todos.version, sql.placeholder("ifVersion")));
 const maxTodos = sql.placeholder("maxTodos");
 // Counting stops at the limit, so a user near it costs at most that many index entries.
+const oneRow = sql`(values (1)) as one_row(x)`;
 const underLimit = sql`(select count(*) from (select from ${todos} where ${todos.userId} = ${userId} limit ${maxTodos}) as existing) < ${maxTodos}`;
 
 /** Each field a PATCH may change, and its column: a field of TodoChanges missing here does not compile. */
@@ -61,35 +72,44 @@ const changeableFields = Object.keys(changeableColumns) as (keyof TodoChanges)[]
 function prepareStatements(db: Db) {
   // The user is created on their first write, in the same statement as the todo.
   const newUser = db.$with("new_user").as(db.insert(users).values({ id: userId }).onConflictDoNothing().returning({ id: users.id }));
+  // Every column in the table's order: Drizzle's insert-select takes them all, hence the defaults spelt out.
+  const newTodo = (id: SQL) => ({
+    id: sql`${id}`.as("id"),
+    userId: sql`${userId}::uuid`.as("user_id"),
+    title: sql`${sql.placeholder("title")}`.as("title"),
+    description: sql`${sql.placeholder("description")}`.as("description"),
+    isCompleted: sql`false`.as("is_completed"),
+    createdAt: sql`now()`.as("created_at"),
+    updatedAt: sql`now()`.as("updated_at"),
+    version: sql`1`.as("version"),
+  });
+  const { expired, claim } = claimKey(db, underLimit);
   return {
-    // INSERT ... SELECT, so that the limit is checked in the statement that inserts. Drizzle's
-    // insert-select takes every column in the table's order, hence the defaults spelt out.
+    // INSERT ... SELECT, so that the limit is checked in the statement that inserts.
     create: db
       .with(newUser)
       .insert(todos)
-      .select(
-        db
-          .select({
-            id: sql`gen_random_uuid()`.as("id"),
-            userId: sql`${userId}::uuid`.as("user_id"),
-            title: sql`${sql.placeholder("title")}`.as("title"),
-            description: sql`${sql.placeholder("description")}`.as("description"),
-            isCompleted: sql`false`.as("is_completed"),
-            createdAt: sql`now()`.as("created_at"),
-          })
-          .from(sql`(values (1)) as one_row(x)`)
-          .where(underLimit),
-      )
-      .returning(todoColumns)
+      .select(db.select(newTodo(sql`gen_random_uuid()`)).from(oneRow).where(underLimit))
+      .returning(versionedColumns)
       .prepare("create_todo"),
+    // With an Idempotency-Key: the todo is made only when this statement claimed the key (under the
+    // limit), with the id the claim recorded. One statement: a key without its todo cannot happen.
+    createWithKey: db
+      .with(newUser, expired, claim)
+      .insert(todos)
+      .select(db.select(newTodo(sql`${claim.todoId}`)).from(claim))
+      .returning(versionedColumns)
+      .prepare("create_todo_with_key"),
     list: {
       first: preparePage(db, { after: false, byCompletion: false }),
       after: preparePage(db, { after: true, byCompletion: false }),
       firstByCompletion: preparePage(db, { after: false, byCompletion: true }),
       afterByCompletion: preparePage(db, { after: true, byCompletion: true }),
     },
-    get: db.select(todoColumns).from(todos).where(ownTodo).prepare("get_todo"),
+    get: db.select(versionedColumns).from(todos).where(ownTodo).prepare("get_todo"),
+    version: db.select({ version: todos.version }).from(todos).where(ownTodo).prepare("todo_version"),
     remove: db.delete(todos).where(ownTodo).returning({ id: todos.id }).prepare("delete_todo"),
+    removeAtVersion: db.delete(todos).where(ownTodoAtVersion).returning({ id: todos.id }).prepare("delete_todo_if_version"),
   };
 }
 
@@ -119,27 +139,83 @@ function preparePage(db: Db, { after, byCompletion }: { after: boolean; byComple
 export type PageRequest = { limit: number; after?: TodoPosition; completed?: boolean };
 export type Page = { items: Todo[]; hasMore: boolean };
 
-// An update sets only the fields sent: one prepared statement per combination, made on first use.
-function prepareUpdate(db: Db, fields: (keyof TodoChanges)[]) {
+// An update sets only the fields sent: one prepared statement per combination (and per whether it
+// is conditional), made on first use. Every update counts a new version and stamps updated_at.
+function prepareUpdate(db: Db, fields: (keyof TodoChanges)[], conditional: boolean) {
   // Drizzle's types take no bare placeholder in set(); wrapped in sql`` it is the same parameter.
   const set = Object.fromEntries(fields.map((field) => [changeableColumns[field], sql`${sql.placeholder(field)}`]));
-  const name = `update_todo_${fields.join("_")}`;
-  return { name, statement: db.update(todos).set(set).where(ownTodo).returning(todoColumns).prepare(name) };
+  const name = `update_todo_${fields.join("_")}${conditional ? "_if_version" : ""}`;
+  const statement = db
+    .update(todos)
+    .set({ ...set, version: sql`${todos.version} + 1`, updatedAt: sql`now()` })
+    .where(conditional ? ownTodoAtVersion : ownTodo)
+    .returning(versionedColumns)
+    .prepare(name);
+  return { name, statement };
 }
 
-/** The data module for one database; each call runs within the budget (circuit, deadline, safe retries). */
-export function todoStore(db: Db, budget: Budget, { maxTodosPerUser }: { maxTodosPerUser: number }) {
+/** What a create did: made the todo, found it made earlier under the same key, or neither, and why. */
+export type CreateOutcome =
+  | ({ outcome: "created" | "replayed" } & VersionedTodo)
+  | { outcome: "limit-reached" }
+  | { outcome: "key-reused" };
+
+/**
+ * What a change guarded by a version did. "version-differs": the user's todo exists, at another
+ * version. "missing": the user has no such todo (another user's todo is missing too).
+ */
+export type GuardedOutcome<T> = T | "missing" | "version-differs";
+
+/**
+ * The data module for one database; each call runs within the budget (circuit, deadline, safe retries).
+ * `ifVersion`: apply the change only if the todo is at this version (undefined: whatever its version).
+ */
+export function todoStore(db: Db, budget: Budget, keys: IdempotencyStore, { maxTodosPerUser }: { maxTodosPerUser: number }) {
   const statements = prepareStatements(db);
   const updates = new Map<string, ReturnType<typeof prepareUpdate>>();
+
+  /** Why a guarded change touched no row: one lookup scoped like the change itself. */
+  async function whyUnchanged(userId: string, id: string): Promise<"missing" | "version-differs"> {
+    const [row] = await budget("todo_version", () => statements.version.execute({ userId, id }), { idempotent: true });
+    return row ? "version-differs" : "missing";
+  }
+
+  async function createWithKey(userId: string, input: NewTodo, key: string): Promise<CreateOutcome> {
+    const description = input.description ?? null;
+    const hash = requestHash(input.title, description);
+    const values = { userId, key, requestHash: hash, title: input.title, description, maxTodos: maxTodosPerUser };
+    // Repeating this statement cannot apply it twice: the key admits one todo. So a dropped
+    // connection is retried here like a read, and the retry finds the todo if the first attempt made it.
+    const [row] = await budget("create_todo_with_key", () => versionedRows(statements.createWithKey, values), { idempotent: true });
+    if (row) return { outcome: "created", ...versioned(row) };
+    const record = await keys.recall(userId, key);
+    if (!record) return { outcome: "limit-reached" };
+    if (record.request_hash !== hash) return { outcome: "key-reused" };
+    // The original answer, rebuilt: the same request made it, at the key's instant, as version 1.
+    const todo = {
+      id: record.todo_id,
+      title: input.title,
+      description,
+      is_completed: false,
+      created_at: record.created_at,
+      updated_at: record.created_at,
+      user_id: userId,
+    };
+    return { outcome: "replayed", todo, version: 1 };
+  }
 
   return {
     maxTodosPerUser,
 
-    /** The new todo, or undefined when the user already has maxTodosPerUser todos. */
-    async create(userId: string, input: NewTodo): Promise<Todo | undefined> {
+    /**
+     * A new todo, unless the user already has maxTodosPerUser todos. With an idempotency key, the key's
+     * first create makes the todo and every later one with the same request answers it again.
+     */
+    async create(userId: string, input: NewTodo, idempotencyKey?: string): Promise<CreateOutcome> {
+      if (idempotencyKey !== undefined) return createWithKey(userId, input, idempotencyKey);
       const values = { userId, title: input.title, description: input.description ?? null, maxTodos: maxTodosPerUser };
-      const [todo] = await budget("create_todo", () => todoRows(statements.create, values));
-      return todo;
+      const [row] = await budget("create_todo", () => versionedRows(statements.create, values));
+      return row ? { outcome: "created", ...versioned(row) } : { outcome: "limit-reached" };
     },
 
     /** A page of the user's todos, newest first, starting after `after`; optionally only those with that completion. */
@@ -154,24 +230,29 @@ export function todoStore(db: Db, budget: Budget, { maxTodosPerUser }: { maxTodo
     },
 
     /** The todo, or undefined when it does not exist or belongs to someone else. */
-    async get(userId: string, id: string): Promise<Todo | undefined> {
-      const [todo] = await budget("get_todo", () => todoRows(statements.get, { userId, id }), { idempotent: true });
-      return todo;
+    async get(userId: string, id: string): Promise<VersionedTodo | undefined> {
+      const [row] = await budget("get_todo", () => versionedRows(statements.get, { userId, id }), { idempotent: true });
+      return row && versioned(row);
     },
 
-    async update(userId: string, id: string, changes: TodoChanges): Promise<Todo | undefined> {
+    async update(userId: string, id: string, changes: TodoChanges, ifVersion?: number): Promise<GuardedOutcome<VersionedTodo>> {
       const fields = changeableFields.filter((field) => changes[field] !== undefined);
-      const key = fields.join();
-      const update = updates.get(key) ?? prepareUpdate(db, fields);
+      const conditional = ifVersion !== undefined;
+      const key = `${fields.join()}${conditional ? "?" : ""}`;
+      const update = updates.get(key) ?? prepareUpdate(db, fields, conditional);
       updates.set(key, update);
-      const [todo] = await budget(update.name, () => todoRows(update.statement, { ...changes, userId, id }));
-      return todo;
+      const [row] = await budget(update.name, () => versionedRows(update.statement, { ...changes, userId, id, ifVersion }));
+      if (row) return versioned(row);
+      return conditional ? whyUnchanged(userId, id) : "missing";
     },
 
-    /** True when the user's todo existed and is now gone. */
-    async remove(userId: string, id: string): Promise<boolean> {
-      const deleted = await budget("delete_todo", () => statements.remove.execute({ userId, id }));
-      return deleted.length > 0;
+    /** "removed" when the user's todo existed (at ifVersion, if given) and is now gone. */
+    async remove(userId: string, id: string, ifVersion?: number): Promise<GuardedOutcome<"removed">> {
+      const conditional = ifVersion !== undefined;
+      const [name, statement] = conditional ? ["delete_todo_if_version", statements.removeAtVersion] : ["delete_todo", statements.remove];
+      const deleted = await budget(name, () => statement.execute({ userId, id, ifVersion }));
+      if (deleted.length > 0) return "removed";
+      return conditional ? whyUnchanged(userId, id) : "missing";
     },
   };
 }

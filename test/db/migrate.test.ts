@@ -18,7 +18,7 @@ test("migrating creates the tables, and migrating again changes nothing", async 
     expect(await tableNames(fresh.database.db)).toEqual([]);
     await migrate(fresh.database, fresh.config.database);
     await migrate(fresh.database, fresh.config.database);
-    expect(await tableNames(fresh.database.db)).toEqual(["todos", "users"]);
+    expect(await tableNames(fresh.database.db)).toEqual(["idempotency_keys", "todos", "users"]);
     const applied = await rows<{ n: number }>(fresh.database.db, sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
     expect(applied[0]?.n).toBe(journal.entries.length);
   } finally {
@@ -34,7 +34,7 @@ test.skipIf(testDriver === "pglite")(
     const fresh = await createTestDatabase({ migrated: false });
     try {
       await Promise.all([1, 2, 3, 4].map(() => migrate(fresh.database, fresh.config.database)));
-      expect(await tableNames(fresh.database.db)).toEqual(["todos", "users"]);
+      expect(await tableNames(fresh.database.db)).toEqual(["idempotency_keys", "todos", "users"]);
       const applied = await rows<{ n: number }>(fresh.database.db, sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
       expect(applied[0]?.n).toBe(journal.entries.length);
     } finally {
@@ -58,7 +58,7 @@ test.skipIf(testDriver === "pglite")(
       expect(await tableNames(fresh.database.db)).toEqual([]);
       await other.db.execute(sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`);
       await waiting;
-      expect(await tableNames(fresh.database.db)).toEqual(["todos", "users"]);
+      expect(await tableNames(fresh.database.db)).toEqual(["idempotency_keys", "todos", "users"]);
     } finally {
       await other.close();
       await fresh.drop();
@@ -66,3 +66,29 @@ test.skipIf(testDriver === "pglite")(
   },
   30_000,
 );
+
+test("todos that existed before updated_at get it equal to their created_at, at version 1", async () => {
+  const fresh = await createTestDatabase({ migrated: false });
+  try {
+    // Apply every migration but the one that adds updated_at, by running its SQL files in order by hand.
+    const folder = new URL("../../drizzle/", import.meta.url);
+    const tags = (journal.entries as { tag: string }[]).map((entry) => entry.tag);
+    const addsUpdatedAt = tags.findIndex((tag) => tag.includes("idempotency"));
+    const statementsOf = async (tag: string) => (await Bun.file(new URL(`${tag}.sql`, folder)).text()).split("--> statement-breakpoint");
+    for (const tag of tags.slice(0, addsUpdatedAt))
+      for (const statement of await statementsOf(tag)) await fresh.database.db.execute(sql.raw(statement));
+    const user = crypto.randomUUID();
+    await fresh.database.db.execute(sql`insert into users (id) values (${user})`);
+    await fresh.database.db.execute(
+      sql`insert into todos (user_id, title, created_at) values (${user}, 'old', '2024-01-02 03:04:05.678+00')`,
+    );
+    for (const statement of await statementsOf(tags[addsUpdatedAt] as string)) await fresh.database.db.execute(sql.raw(statement));
+    const [row] = await rows<{ same: boolean; version: number }>(
+      fresh.database.db,
+      sql`select updated_at = created_at as same, version from todos where user_id = ${user}`,
+    );
+    expect(row).toEqual({ same: true, version: 1 });
+  } finally {
+    await fresh.drop();
+  }
+}, 30_000);

@@ -1,5 +1,6 @@
 // Drives the app in-process, the way a front end would call it.
 import { createApp } from "../../src/app";
+import type { Config } from "../../src/config";
 import type { TestDatabase } from "./database";
 import { AUDIENCE, ISSUER, startAuthServer } from "./jwks";
 import { asCaller } from "./query-audit";
@@ -21,12 +22,12 @@ const tokenFor = (user: string) => {
 };
 
 /** The app as the suite runs it: header mode, or bearer mode against the local auth server. */
-export function suiteApp() {
+export function suiteApp(overrides: Partial<Config> = {}) {
   const { database, config } = sharedDatabase();
   const auth = authServer
     ? { mode: "jwks" as const, jwksUrl: new URL(authServer.jwksUrl), issuer: ISSUER, audience: AUDIENCE, maxLifetimeS: 86_400 }
     : config.auth;
-  return createApp({ database, config: { ...config, auth } });
+  return createApp({ database, config: { ...config, auth, ...overrides } });
 }
 
 export const newUserId = () => crypto.randomUUID();

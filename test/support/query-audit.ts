@@ -14,36 +14,62 @@ export const asCaller = <T>(userId: string, work: () => T): T => caller.run(user
 const param = (params: unknown[], placeholder: string | undefined) =>
   placeholder?.startsWith("$") ? String(params[Number(placeholder.slice(1)) - 1]).toLowerCase() : undefined;
 
+// Tables whose every row belongs to one user: every statement touching them must be scoped to the caller.
+const USER_TABLES = ["todos", "idempotency_keys"];
+const mentions = (query: string, table: string) => new RegExp(`\\b${table}\\b`, "i").test(query);
+
 /** Why `query` is not scoped to `userId`, or undefined when it is. */
 export function scopeProblem(query: string, params: unknown[], userId: string): string | undefined {
-  const newUser = /insert into "users" \("id"\) values \((\$\d+)\)/i.exec(query);
+  const newUser = /insert into "users" \("id"[^)]*\) values \((\$\d+)/i.exec(query);
   if (newUser && param(params, newUser[1]) !== userId) return "creates a user other than the caller";
-  if (!/\btodos\b/i.test(query)) return undefined;
-
-  const insert = /insert into "?todos"? \(([^)]*)\) values \(([^)]*)\)/i.exec(query);
-  if (insert) {
-    const columns = (insert[1] ?? "").split(",").map((c) => c.trim());
-    const values = (insert[2] ?? "").split(",").map((v) => v.trim());
-    const owner = param(params, values[columns.indexOf('"user_id"')]);
-    return owner === userId ? undefined : `inserts a todo for ${owner ?? "an unbound user_id"}, not the caller`;
+  const tables = USER_TABLES.filter((table) => mentions(query, table));
+  if (tables.length === 0) return undefined;
+  // An OR could widen a user predicate to other rows.
+  if (/\bor\b/i.test(query)) return "has OR in it";
+  for (const table of tables) {
+    const problem = tableScopeProblem(query, params, userId, table);
+    if (problem) return problem;
   }
-  const where = /\bwhere\b(.*?)(\border by\b|\breturning\b|\blimit\b|$)/is.exec(query)?.[1];
-  if (!where) return "reads or writes todos with no WHERE clause";
-  // An OR could widen the user predicate to other rows.
-  if (/\bor\b/i.test(where)) return "has OR in its WHERE clause";
-  const owner = /"todos"\."user_id" = (\$\d+)/.exec(where)?.[1];
-  if (!owner) return "has no user_id predicate";
-  return param(params, owner) === userId ? undefined : "is scoped to another user";
+  return undefined;
+}
+
+/**
+ * Every row a statement inserts into `table` is the caller's, and every place that reads, changes or
+ * deletes its rows (each `from` or `update` of it, CTEs and subqueries included) has a user_id
+ * predicate bound to the caller.
+ */
+function tableScopeProblem(query: string, params: unknown[], userId: string, table: string): string | undefined {
+  const noun = table === "todos" ? "a todo" : `a row of ${table}`;
+  for (const insert of query.matchAll(
+    new RegExp(`insert into "?${table}"? \\(([^)]*)\\) (?:values \\(([^)]*)\\)|select (.*?) from)`, "gi"),
+  )) {
+    const [, columnList = "", values, selected] = insert;
+    let owner: string | undefined;
+    if (values !== undefined) {
+      const columns = columnList.split(",").map((c) => c.trim());
+      owner = param(params, values.split(",").map((v) => v.trim())[columns.indexOf('"user_id"')]);
+    } else {
+      owner = param(params, /(\$\d+)::uuid as "user_id"/.exec(selected ?? "")?.[1]);
+    }
+    if (owner !== userId) return `inserts ${noun} for ${owner ?? "an unbound user_id"}, not the caller`;
+  }
+  const uses = query.match(new RegExp(`\\b(?:from|update) "?${table}"?(?![\\w.])`, "gi"))?.length ?? 0;
+  if (uses === 0) return undefined;
+  if (!/\bwhere\b/i.test(query)) return `reads or writes ${table} with no WHERE clause`;
+  const owners = [...query.matchAll(new RegExp(`"${table}"\\."user_id" = (\\$\\d+)`, "g"))].map((match) => param(params, match[1]));
+  if (owners.length < uses)
+    return owners.length === 0 ? "has no user_id predicate" : `reads ${table} ${uses} times with ${owners.length} user_id predicates`;
+  return owners.every((owner) => owner === userId) ? undefined : "is scoped to another user";
 }
 
 export const auditLogger: Logger = {
   logQuery(query, params) {
     const userId = caller.getStore();
     if (!userId) {
-      if (/\btodos\b/i.test(query)) audit.unaudited++;
+      if (/\btodos\b|\bidempotency_keys\b/i.test(query)) audit.unaudited++;
       return;
     }
-    if (!/\btodos\b|"users"/i.test(query)) return;
+    if (!/\btodos\b|\bidempotency_keys\b|"users"/i.test(query)) return;
     audit.checked++;
     const problem = scopeProblem(query, params, userId);
     if (!problem) return;

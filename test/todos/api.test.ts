@@ -27,6 +27,7 @@ describe("create", () => {
       description: "2 litres",
       is_completed: false,
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      updated_at: json.created_at,
       user_id: user,
     });
     expect(Date.parse(json.created_at)).toBeGreaterThanOrEqual(before - 5000);
@@ -140,9 +141,11 @@ describe("update", () => {
     const todo = await createTodo(user, { title: "draft", description: "keep me" });
     const { status, json } = await api.update(user, todo.id, { is_completed: true });
     expect(status).toBe(200);
-    expect(json).toEqual({ ...todo, is_completed: true });
+    expect(json).toEqual({ ...todo, is_completed: true, updated_at: expect.any(String) });
+    expect(json.updated_at >= todo.updated_at).toBe(true);
     const renamed = await api.update(user, todo.id, { title: "final" });
-    expect(renamed.json).toEqual({ ...todo, is_completed: true, title: "final" });
+    expect(renamed.json).toEqual({ ...todo, is_completed: true, title: "final", updated_at: expect.any(String) });
+    expect(renamed.json.updated_at >= json.updated_at).toBe(true);
     expect((await api.get(user, todo.id)).json).toEqual(renamed.json);
   });
 

@@ -1,6 +1,7 @@
 // Model-based property test of user isolation: three users create, list, read, change and delete
 // todos in random order, often aiming at each other's ids, and after every step each answer and
-// each user's list must match a plain in-memory model.
+// each user's list must match a plain in-memory model. Changes may carry If-Match (current, out of
+// date, or `*`), and creates may carry an Idempotency-Key and be retried, by the same user or another.
 import { expect, test } from "bun:test";
 import fc from "fast-check";
 import { testClient } from "../support/api";
@@ -16,7 +17,8 @@ const MIN_TOTAL_STEPS = 2000;
 type Fields = { title: string; description: string | null; is_completed: boolean };
 // created_at is chosen by the server; the model keeps the value the create answered with, so a
 // later change to it (or a list in another order) is still caught.
-type ModelTodo = Fields & { owner: string; created_at: string };
+// updated_at and the ETag are chosen by the server too; the model checks that they move on every change.
+type ModelTodo = Fields & { owner: string; created_at: string; updated_at: string; etag: string; previousEtag?: string };
 type Model = Map<string, ModelTodo>;
 
 const asJson = (id: string, todo: ModelTodo) => ({
@@ -25,6 +27,7 @@ const asJson = (id: string, todo: ModelTodo) => ({
   description: todo.description,
   is_completed: todo.is_completed,
   created_at: todo.created_at,
+  updated_at: todo.updated_at,
   user_id: todo.owner,
 });
 
@@ -51,13 +54,16 @@ function expectedList(model: Model, user: string) {
 // runs, since ids only exist at run time), or one that never existed.
 type Target = { earlier: number } | { missing: string };
 type Changes = Partial<Fields>;
+type CreateBody = { title: string; description?: string | null };
+type Precondition = "current" | "previous" | "any";
 type Action =
-  | { op: "create"; user: number; body: { title: string; description?: string | null } }
+  | { op: "create"; user: number; body: CreateBody; key?: number }
+  | { op: "retry"; user: number; of: number }
   | { op: "list"; user: number }
   | { op: "page"; user: number; limit: number; completed?: boolean; cursorOf?: number }
   | { op: "get"; user: number; target: Target }
-  | { op: "update"; user: number; target: Target; changes: Changes }
-  | { op: "delete"; user: number; target: Target };
+  | { op: "update"; user: number; target: Target; changes: Changes; ifMatch?: Precondition }
+  | { op: "delete"; user: number; target: Target; ifMatch?: Precondition };
 
 // Valid text only: this test is about who sees what, not validation.
 const title = fc
@@ -81,8 +87,15 @@ const changes: fc.Arbitrary<Changes> = fc
   .record({ title, description, is_completed: fc.boolean() }, { requiredKeys: [] })
   .filter((patch) => Object.keys(patch).length > 0);
 
+const ifMatch = fc.constantFrom<Precondition>("current", "previous", "any");
+
 const action: fc.Arbitrary<Action> = fc.oneof(
-  fc.record({ op: fc.constant("create"), user, body: fc.record({ title, description }, { requiredKeys: ["title"] }) }),
+  fc.record(
+    { op: fc.constant("create"), user, body: fc.record({ title, description }, { requiredKeys: ["title"] }), key: fc.nat(3) },
+    { requiredKeys: ["op", "user", "body"] },
+  ),
+  // The same keyed request again (an earlier one, by any user): the first create's answer, or a new todo for another user.
+  fc.record({ op: fc.constant("retry"), user, of: fc.nat() }),
   fc.record({ op: fc.constant("list"), user }),
   // A walk in small pages, maybe filtered, maybe starting from a cursor another user was given.
   fc.record(
@@ -90,8 +103,8 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     { requiredKeys: ["op", "user", "limit"] },
   ),
   fc.record({ op: fc.constant("get"), user, target }),
-  fc.record({ op: fc.constant("update"), user, target, changes }),
-  fc.record({ op: fc.constant("delete"), user, target }),
+  fc.record({ op: fc.constant("update"), user, target, changes, ifMatch }, { requiredKeys: ["op", "user", "target", "changes"] }),
+  fc.record({ op: fc.constant("delete"), user, target, ifMatch }, { requiredKeys: ["op", "user", "target"] }),
 );
 
 // ---- running actions against the API and the model ----
@@ -110,10 +123,69 @@ async function expectAnswersLikeMissing(response: Response, askAbout: (id: strin
   expect(headersOf(response)).toEqual(headersOf(neverExisted));
 }
 
+/** A change made with an out-of-date If-Match is refused, and (checked by the lists after each step) changes nothing. */
+function expectPreconditionFailed(response: Response) {
+  expect(response.status).toBe(412);
+  expect(response.json.error_code).toBe("PRECONDITION_FAILED");
+}
+
 function newRun() {
   const users = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
   const model: Model = new Map();
   const createdIds: string[] = []; // deleted ones included: they must stay gone
+  // Keys are small numbers shared by all users, so the same key is often used by several: a key is per user.
+  const keyed: { user: string; key: string; body: CreateBody; answer: unknown }[] = [];
+  const keySuffix = crypto.randomUUID();
+
+  const sameRequest = (a: CreateBody, b: CreateBody) => a.title === b.title && (a.description ?? null) === (b.description ?? null);
+
+  /** A create, keyed or not, checked against the model; returns nothing, records everything. */
+  async function create(caller: string, body: CreateBody, key?: string) {
+    const { status, json, headers } = await api.call("POST", "/api/v1/todos", {
+      user: caller,
+      body,
+      headers: key === undefined ? {} : { "idempotency-key": key },
+    });
+    const earlier = key === undefined ? undefined : keyed.find((each) => each.user === caller && each.key === key);
+    if (earlier && !sameRequest(earlier.body, body)) {
+      expect(status).toBe(422);
+      expect(json.error_code).toBe("IDEMPOTENCY_KEY_REUSED");
+      return;
+    }
+    expect(status).toBe(201);
+    if (earlier) {
+      // The first answer again, even if the todo changed or went since; nothing new is made.
+      expect(json).toEqual(earlier.answer);
+      expect(headers.get("idempotent-replayed")).toBe("true");
+      return;
+    }
+    const todo: ModelTodo = {
+      owner: caller,
+      title: body.title,
+      description: body.description ?? null,
+      is_completed: false,
+      created_at: json.created_at,
+      updated_at: json.created_at,
+      etag: headers.get("etag") ?? "",
+    };
+    expect(json).toEqual(asJson(json.id, todo));
+    expect(todo.etag).toMatch(/^"[^"]+"$/);
+    expect(json.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(json.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(model.has(json.id)).toBe(false);
+    model.set(json.id, todo);
+    createdIds.push(json.id);
+    if (key !== undefined) keyed.push({ user: caller, key, body, answer: json });
+  }
+
+  /** The If-Match header a change sends: the ETag the caller would hold, an out-of-date one, or `*`. */
+  function preconditionHeaders(ifMatch: Precondition | undefined, todo: ModelTodo | undefined, id: string): Record<string, string> {
+    if (ifMatch === undefined) return {};
+    if (ifMatch === "any") return { "if-match": "*" };
+    if (ifMatch === "current") return { "if-match": todo?.etag ?? `"${id}.1"` };
+    // Never updated: a weak tag of the current version, which If-Match's strong comparison never matches.
+    return { "if-match": todo?.previousEtag ?? `W/${todo?.etag ?? `"${id}.1"`}` };
+  }
 
   const idOf = (target: Target) => {
     if ("missing" in target) return target.missing;
@@ -122,23 +194,10 @@ function newRun() {
 
   async function apply(action: Action) {
     const caller = users[action.user] as string;
-    if (action.op === "create") {
-      const { status, json } = await api.create(caller, action.body);
-      expect(status).toBe(201);
-      const todo: ModelTodo = {
-        owner: caller,
-        title: action.body.title,
-        description: action.body.description ?? null,
-        is_completed: false,
-        created_at: json.created_at,
-      };
-      expect(json).toEqual(asJson(json.id, todo));
-      expect(json.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-      expect(json.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-      expect(model.has(json.id)).toBe(false);
-      model.set(json.id, todo);
-      createdIds.push(json.id);
-      return;
+    if (action.op === "create") return create(caller, action.body, action.key === undefined ? undefined : `key-${action.key}-${keySuffix}`);
+    if (action.op === "retry") {
+      const earlier = keyed[action.of % Math.max(1, keyed.length)];
+      return earlier ? create(caller, earlier.body, earlier.key) : undefined;
     }
     if (action.op === "list") {
       const { status, json } = await api.list(caller);
@@ -158,20 +217,31 @@ function newRun() {
         if (!own) return expectAnswersLikeMissing(response, (other) => api.get(caller, other));
         expect(response.status).toBe(200);
         expect(response.json).toEqual(asJson(id, own));
+        expect(response.headers.get("etag")).toBe(own.etag);
         return;
       }
       case "update": {
-        const response = await api.update(caller, id, action.changes);
-        if (!own) return expectAnswersLikeMissing(response, (other) => api.update(caller, other, action.changes));
-        const updated = { ...own, ...action.changes };
+        // Aimed at another user's todo, the header is that todo's real ETag: it must not help.
+        const headers = preconditionHeaders(action.ifMatch, todo, id);
+        const send = (to: string) => api.call("PATCH", `/api/v1/todos/${to}`, { user: caller, body: action.changes, headers });
+        const response = await send(id);
+        if (!own) return expectAnswersLikeMissing(response, send);
+        if (action.ifMatch === "previous") return expectPreconditionFailed(response);
+        const updated = { ...own, ...action.changes, updated_at: response.json.updated_at };
         expect(response.status).toBe(200);
         expect(response.json).toEqual(asJson(id, updated));
-        model.set(id, updated);
+        expect(response.json.updated_at >= own.updated_at).toBe(true);
+        const etag = response.headers.get("etag") ?? "";
+        expect(etag).not.toBe(own.etag);
+        model.set(id, { ...updated, etag, previousEtag: own.etag });
         return;
       }
       case "delete": {
-        const response = await api.remove(caller, id);
-        if (!own) return expectAnswersLikeMissing(response, (other) => api.remove(caller, other));
+        const headers = preconditionHeaders(action.ifMatch, todo, id);
+        const send = (to: string) => api.call("DELETE", `/api/v1/todos/${to}`, { user: caller, headers });
+        const response = await send(id);
+        if (!own) return expectAnswersLikeMissing(response, send);
+        if (action.ifMatch === "previous") return expectPreconditionFailed(response);
         expect(response.status).toBe(204);
         expect(response.text).toBe("");
         model.delete(id);

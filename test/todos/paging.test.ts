@@ -10,7 +10,7 @@ import { queryRows } from "../support/database";
 const api = testClient();
 const { db } = sharedDatabase().database;
 
-type Todo = { id: string; title: string; is_completed: boolean; created_at: string; user_id: string };
+type Todo = { id: string; title: string; is_completed: boolean; created_at: string; updated_at: string; user_id: string };
 
 const newestFirst = (a: Pick<Todo, "created_at" | "id">, b: Pick<Todo, "created_at" | "id">) =>
   b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id);
@@ -23,11 +23,13 @@ async function seed(user: string, count: number): Promise<Todo[]> {
   await db.execute(sql`insert into users (id) values (${user}) on conflict do nothing`);
   return queryRows<Todo>(
     db,
-    sql`insert into todos (user_id, title, is_completed, created_at)
-        select ${user}::uuid, 'seeded ' || i, i % 5 = 0, timestamptz '2025-06-01 12:00:00.000+00' - make_interval(secs => (i / 3) / 1000.0)
-        from generate_series(1, ${count}::int) as i
+    sql`insert into todos (user_id, title, is_completed, created_at, updated_at)
+        select ${user}::uuid, 'seeded ' || i, i % 5 = 0, at, at
+        from generate_series(1, ${count}::int) as i,
+          lateral (select timestamptz '2025-06-01 12:00:00.000+00' - make_interval(secs => (i / 3) / 1000.0) as at) as seeded
         returning id, title, is_completed,
-          to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at, user_id`,
+          to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at,
+          to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as updated_at, user_id`,
   );
 }
 

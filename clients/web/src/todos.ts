@@ -26,6 +26,8 @@ export async function firstPage(api: TodoApi, completed?: boolean) {
 export async function openTodo(api: TodoApi, id: string) {
   const { data, error } = await api.api.v1.todos({ id }).get();
   if (error?.status === 404) return { ok: false as const, status: 404, errorCode: error.value.error_code, fields: {} };
+  // 304 only answers a request that sent If-None-Match, which this call does not.
+  if (error?.status === 304) return { ok: false as const, status: 304, errorCode: "NOT_MODIFIED", fields: {} };
   return error ? failed(error) : { ok: true as const, value: data };
 }
 

@@ -1,0 +1,196 @@
+// ETag, If-None-Match and If-Match: a client can tell whether its copy is current, and change a
+// todo only if nobody changed it since.
+import { describe, expect, test } from "bun:test";
+import { newUserId, testClient } from "../support/api";
+
+const api = testClient();
+
+async function created(user: string, title = "Buy milk") {
+  const response = await api.create(user, { title });
+  expect(response.status).toBe(201);
+  return { todo: response.json, etag: response.headers.get("etag") ?? "" };
+}
+
+const patch = (user: string, id: string, body: unknown, headers: Record<string, string>) =>
+  api.call("PATCH", `/api/v1/todos/${id}`, { user, body, headers });
+const remove = (user: string, id: string, headers: Record<string, string>) => api.call("DELETE", `/api/v1/todos/${id}`, { user, headers });
+const get = (user: string, id: string, headers: Record<string, string>) => api.call("GET", `/api/v1/todos/${id}`, { user, headers });
+
+describe("updated_at", () => {
+  test("equals created_at on a new todo, and moves forward with every change", async () => {
+    const user = newUserId();
+    const { todo } = await created(user);
+    expect(todo.updated_at).toBe(todo.created_at);
+    await Bun.sleep(3);
+    const changed = (await api.update(user, todo.id, { title: "Buy oat milk" })).json;
+    expect(changed.created_at).toBe(todo.created_at);
+    expect(Date.parse(changed.updated_at)).toBeGreaterThan(Date.parse(todo.updated_at));
+    expect(changed.updated_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+});
+
+describe("ETag", () => {
+  test("create, retrieve and update answer a strong ETag that changes with the todo, and only then", async () => {
+    const user = newUserId();
+    const { todo, etag } = await created(user);
+    expect(etag).toMatch(/^"[^"]+"$/);
+    expect((await api.get(user, todo.id)).headers.get("etag")).toBe(etag);
+    const updated = await api.update(user, todo.id, { is_completed: true });
+    const next = updated.headers.get("etag");
+    expect(next).toMatch(/^"[^"]+"$/);
+    expect(next).not.toBe(etag);
+    expect((await api.get(user, todo.id)).headers.get("etag")).toBe(next);
+    // The same values again are still a change: a new version.
+    expect((await api.update(user, todo.id, { is_completed: true })).headers.get("etag")).not.toBe(next);
+  });
+
+  test("lists carry no ETag", async () => {
+    const user = newUserId();
+    await created(user);
+    expect((await api.list(user)).headers.get("etag")).toBeNull();
+  });
+});
+
+describe("If-None-Match on retrieve", () => {
+  test("the current ETag answers 304 with no body and the ETag", async () => {
+    const user = newUserId();
+    const { todo, etag } = await created(user);
+    const response = await get(user, todo.id, { "if-none-match": etag });
+    expect(response.status).toBe(304);
+    expect(response.text).toBe("");
+    expect(response.headers.get("etag")).toBe(etag);
+  });
+
+  test.each([
+    ["its weak form (If-None-Match compares weakly)", (etag: string) => `W/${etag}`],
+    ["a list holding it", (etag: string) => `"something-else", ${etag}`],
+    ["*", () => "*"],
+  ])("%s also answers 304", async (_, header) => {
+    const user = newUserId();
+    const { todo, etag } = await created(user);
+    expect((await get(user, todo.id, { "if-none-match": header(etag) })).status).toBe(304);
+  });
+
+  test("an out-of-date or foreign ETag answers 200 with the todo", async () => {
+    const user = newUserId();
+    const { todo, etag } = await created(user);
+    const other = await created(user, "another");
+    await api.update(user, todo.id, { title: "changed" });
+    for (const header of [etag, other.etag, "garbage"]) {
+      const response = await get(user, todo.id, { "if-none-match": header });
+      expect(response.status).toBe(200);
+      expect(response.json.title).toBe("changed");
+    }
+  });
+
+  test("another user's todo is 404 whatever If-None-Match says", async () => {
+    const { todo, etag } = await created(newUserId());
+    for (const header of [etag, "*"]) expect((await get(newUserId(), todo.id, { "if-none-match": header })).status).toBe(404);
+  });
+});
+
+describe("If-Match on update and delete", () => {
+  test("the current ETag applies the change and answers the new ETag", async () => {
+    const user = newUserId();
+    const { todo, etag } = await created(user);
+    const response = await patch(user, todo.id, { title: "mine" }, { "if-match": etag });
+    expect(response.status).toBe(200);
+    expect(response.json.title).toBe("mine");
+    const next = response.headers.get("etag") ?? "";
+    expect(next).not.toBe(etag);
+    expect((await remove(user, todo.id, { "if-match": next })).status).toBe(204);
+    expect((await api.get(user, todo.id)).status).toBe(404);
+  });
+
+  test.each([
+    [
+      "an out-of-date ETag",
+      async (user: string, id: string, etag: string) => {
+        await api.update(user, id, { title: "moved on" });
+        return etag;
+      },
+    ],
+    ["the weak form of the current ETag (If-Match compares strongly)", async (_u: string, _id: string, etag: string) => `W/${etag}`],
+    ["another todo's ETag at the same version", async (user: string) => (await created(user, "other")).etag],
+    ["a value that is no ETag", async () => "version-1"],
+    ["a version past any integer", async (_u: string, id: string) => `"${id}.99999999999"`],
+  ])("%s answers 412 PRECONDITION_FAILED and changes nothing", async (_, stale) => {
+    const user = newUserId();
+    const { todo, etag } = await created(user);
+    const header = await stale(user, todo.id, etag);
+    const before = await api.get(user, todo.id);
+
+    const refused = await patch(user, todo.id, { title: "lost update" }, { "if-match": header });
+    expect(refused.status).toBe(412);
+    expect(refused.headers.get("content-type")).toBe("application/problem+json");
+    expect(refused.json).toMatchObject({ status: 412, title: "Precondition Failed", error_code: "PRECONDITION_FAILED" });
+    expect((await remove(user, todo.id, { "if-match": header })).status).toBe(412);
+
+    const after = await api.get(user, todo.id);
+    expect(after.json).toEqual(before.json);
+    expect(after.headers.get("etag")).toBe(before.headers.get("etag"));
+  });
+
+  test("a list holding the current ETag matches", async () => {
+    const user = newUserId();
+    const { todo, etag } = await created(user);
+    expect((await patch(user, todo.id, { title: "x" }, { "if-match": `"nope", ${etag}` })).status).toBe(200);
+  });
+
+  test("* matches any existing todo, and a missing one is 404", async () => {
+    const user = newUserId();
+    const { todo } = await created(user);
+    await api.update(user, todo.id, { title: "changed" });
+    expect((await patch(user, todo.id, { title: "again" }, { "if-match": "*" })).status).toBe(200);
+    expect((await remove(user, todo.id, { "if-match": "*" })).status).toBe(204);
+    expect((await patch(user, todo.id, { title: "gone" }, { "if-match": "*" })).status).toBe(404);
+    expect((await remove(user, todo.id, { "if-match": "*" })).status).toBe(404);
+  });
+
+  test("another user's todo answers 404 like a missing one, never 412, even with its real ETag", async () => {
+    const owner = newUserId();
+    const { todo, etag } = await created(owner);
+    const intruder = newUserId();
+    const missing = crypto.randomUUID();
+    for (const header of [etag, `"${todo.id}.7"`, "*"]) {
+      const onTheirs = await patch(intruder, todo.id, { title: "x" }, { "if-match": header });
+      const onNothing = await patch(intruder, missing, { title: "x" }, { "if-match": header });
+      expect(onTheirs.status).toBe(404);
+      expect(onTheirs.text).toBe(onNothing.text);
+      expect((await remove(intruder, todo.id, { "if-match": header })).status).toBe(404);
+    }
+    expect((await api.get(owner, todo.id)).headers.get("etag")).toBe(etag);
+  });
+
+  test("without If-Match, the last write wins as before", async () => {
+    const user = newUserId();
+    const { todo } = await created(user);
+    await api.update(user, todo.id, { title: "first" });
+    const second = await api.update(user, todo.id, { title: "second" });
+    expect(second.status).toBe(200);
+    expect(second.json.title).toBe("second");
+  });
+
+  test("many concurrent changes with the same If-Match: exactly one wins, the rest get 412", async () => {
+    const user = newUserId();
+    const { todo, etag } = await created(user);
+    const attempts = 24;
+    const responses = await Promise.all(
+      Array.from({ length: attempts }, (_, i) => patch(user, todo.id, { title: `writer ${i}` }, { "if-match": etag })),
+    );
+    const winners = responses.filter((response) => response.status === 200);
+    expect(winners).toHaveLength(1);
+    expect(responses.filter((response) => response.status === 412)).toHaveLength(attempts - 1);
+    const now = await api.get(user, todo.id);
+    expect(now.json.title).toBe(winners[0]?.json.title);
+    expect(now.headers.get("etag")).toBe(winners[0]?.headers.get("etag") ?? "");
+  });
+
+  test("many concurrent deletes with the same If-Match: exactly one 204, the rest 412 or 404", async () => {
+    const user = newUserId();
+    const { todo, etag } = await created(user);
+    const statuses = await Promise.all(Array.from({ length: 12 }, () => remove(user, todo.id, { "if-match": etag }).then((r) => r.status)));
+    expect(statuses.filter((status) => status === 204)).toHaveLength(1);
+    expect(statuses.every((status) => [204, 404, 412].includes(status))).toBe(true);
+  });
+});

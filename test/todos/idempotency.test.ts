@@ -1,0 +1,171 @@
+// Idempotency-Key on create: a create whose answer was lost can be sent again and never makes a
+// second todo.
+import { describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
+import { newUserId, sharedDatabase, suiteApp, testClient } from "../support/api";
+import { queryRows } from "../support/database";
+
+const api = testClient();
+const { db } = sharedDatabase().database;
+
+const createWithKey = (user: string, key: string, body: unknown, client = api) =>
+  client.call("POST", "/api/v1/todos", { user, body, headers: { "idempotency-key": key } });
+
+describe("Idempotency-Key on create", () => {
+  test("a repeat with the same key and body answers the original 201 and creates nothing", async () => {
+    const user = newUserId();
+    const key = crypto.randomUUID();
+    const first = await createWithKey(user, key, { title: "Buy milk", description: "2 litres" });
+    expect(first.status).toBe(201);
+    expect(first.headers.get("idempotent-replayed")).toBeNull();
+    const again = await createWithKey(user, key, { description: "2 litres", title: "Buy milk" });
+    expect(again.status).toBe(201);
+    expect(again.json).toEqual(first.json);
+    expect(again.headers.get("etag")).toBe(first.headers.get("etag"));
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect((await api.list(user)).json.items).toEqual([first.json]);
+  });
+
+  test("the replay is the original answer, even after the todo changed or was deleted", async () => {
+    const user = newUserId();
+    const key = crypto.randomUUID();
+    const first = await createWithKey(user, key, { title: "draft" });
+    await api.update(user, first.json.id, { title: "final", is_completed: true });
+    expect((await createWithKey(user, key, { title: "draft" })).json).toEqual(first.json);
+    await api.remove(user, first.json.id);
+    const afterDelete = await createWithKey(user, key, { title: "draft" });
+    expect(afterDelete.status).toBe(201);
+    expect(afterDelete.json).toEqual(first.json);
+    expect((await api.list(user)).json.count).toBe(0);
+  });
+
+  test("an absent description and null are the same request", async () => {
+    const user = newUserId();
+    const key = crypto.randomUUID();
+    const first = await createWithKey(user, key, { title: "a" });
+    expect((await createWithKey(user, key, { title: "a", description: null })).json).toEqual(first.json);
+  });
+
+  test("the same key with another body is 422 IDEMPOTENCY_KEY_REUSED, and nothing is created", async () => {
+    const user = newUserId();
+    const key = crypto.randomUUID();
+    await createWithKey(user, key, { title: "Buy milk" });
+    for (const body of [{ title: "Buy bread" }, { title: "Buy milk", description: "" }]) {
+      const reused = await createWithKey(user, key, body);
+      expect(reused.status).toBe(422);
+      expect(reused.headers.get("content-type")).toBe("application/problem+json");
+      expect(reused.json.error_code).toBe("IDEMPOTENCY_KEY_REUSED");
+    }
+    expect((await api.list(user)).json.count).toBe(1);
+  });
+
+  test("keys are per user: another user's same key makes their own todo", async () => {
+    const key = crypto.randomUUID();
+    const alice = newUserId();
+    const bob = newUserId();
+    const hers = await createWithKey(alice, key, { title: "same" });
+    const his = await createWithKey(bob, key, { title: "same" });
+    expect(his.status).toBe(201);
+    expect(his.headers.get("idempotent-replayed")).toBeNull();
+    expect(his.json.id).not.toBe(hers.json.id);
+    expect(his.json.user_id).toBe(bob);
+    // And another body under her key is no concern of his.
+    expect((await createWithKey(bob, crypto.randomUUID(), { title: "other" })).status).toBe(201);
+  });
+
+  test.each([
+    ["empty", ""],
+    ["256 characters", "k".repeat(256)],
+    ["a space inside", "two words"],
+    ["a non-ASCII character", "clé"],
+    ["a control character", "a\tb"],
+  ])("a key that is %s is refused with 400, and nothing is created", async (_, key) => {
+    const user = newUserId();
+    const { status, json } = await createWithKey(user, key, { title: "x" });
+    expect(status).toBe(400);
+    expect(json.error_code).toBe("VALIDATION_ERROR");
+    expect(json.field_errors).toContainEqual({
+      field: "idempotency-key",
+      code: "invalid_format",
+      message: expect.stringContaining("visible ASCII"),
+    });
+    expect((await api.list(user)).json.count).toBe(0);
+  });
+
+  test("a key of 255 visible ASCII characters is accepted", async () => {
+    const key = `${"!~".repeat(127)}z`;
+    expect((await createWithKey(newUserId(), key, { title: "x" })).status).toBe(201);
+  });
+
+  test("many concurrent creates with one key make exactly one todo", async () => {
+    const user = newUserId();
+    const key = crypto.randomUUID();
+    const responses = await Promise.all(Array.from({ length: 24 }, () => createWithKey(user, key, { title: "once" })));
+    expect(responses.map((response) => response.status)).toEqual(responses.map(() => 201));
+    expect(new Set(responses.map((response) => response.json.id)).size).toBe(1);
+    expect(responses.filter((response) => response.headers.get("idempotent-replayed") === null)).toHaveLength(1);
+    expect((await api.list(user)).json.count).toBe(1);
+  });
+
+  test("without the header, each create makes a todo as before", async () => {
+    const user = newUserId();
+    await api.create(user, { title: "twice" });
+    await api.create(user, { title: "twice" });
+    expect((await api.list(user)).json.count).toBe(2);
+  });
+});
+
+describe("Idempotency-Key and the per-user limit", () => {
+  const limited = testClient(suiteApp({ maxTodosPerUser: 1 }));
+
+  test("a keyed create past the limit is 409 and remembers nothing; a replay at the limit still answers", async () => {
+    const user = newUserId();
+    const first = await createWithKey(user, "first", { title: "one" }, limited);
+    expect(first.status).toBe(201);
+    expect((await createWithKey(user, "first", { title: "one" }, limited)).json).toEqual(first.json);
+    const over = await createWithKey(user, "second", { title: "two" }, limited);
+    expect(over.status).toBe(409);
+    expect(over.json.error_code).toBe("TODO_LIMIT_REACHED");
+    await limited.remove(user, first.json.id);
+    // The refused key was not taken: with room again, it creates.
+    const second = await createWithKey(user, "second", { title: "two" }, limited);
+    expect(second.status).toBe(201);
+    expect(second.headers.get("idempotent-replayed")).toBeNull();
+  });
+});
+
+describe("expiry", () => {
+  const age = (user: string, key: string, hours: number) =>
+    db.execute(
+      sql`update idempotency_keys set created_at = now() - make_interval(hours => ${hours}) where user_id = ${user} and key = ${key}`,
+    );
+  const keysOf = async (user: string) =>
+    (await queryRows<{ key: string }>(db, sql`select key from idempotency_keys where user_id = ${user} order by key`)).map(
+      (row) => row.key,
+    );
+
+  test("a key is remembered for 24 hours, then is free again", async () => {
+    const user = newUserId();
+    const first = await createWithKey(user, "k", { title: "old" });
+    await age(user, "k", 23);
+    expect((await createWithKey(user, "k", { title: "new" })).status).toBe(422);
+    await age(user, "k", 25);
+    const reused = await createWithKey(user, "k", { title: "new" });
+    expect(reused.status).toBe(201);
+    expect(reused.json.id).not.toBe(first.json.id);
+    expect((await createWithKey(user, "k", { title: "new" })).json).toEqual(reused.json);
+  });
+
+  test("a keyed create removes its user's expired keys, and no one else's", async () => {
+    const user = newUserId();
+    const other = newUserId();
+    for (const key of ["a", "b", "c"]) await createWithKey(user, key, { title: key });
+    await createWithKey(other, "a", { title: "a" });
+    await age(user, "a", 30);
+    await age(user, "b", 30);
+    await age(other, "a", 30);
+    await createWithKey(user, "d", { title: "d" });
+    expect(await keysOf(user)).toEqual(["c", "d"]);
+    expect(await keysOf(other)).toEqual(["a"]);
+  });
+});
