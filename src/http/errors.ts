@@ -76,7 +76,7 @@ function validationError(error: ValidationError): ApiError {
   // A body that parses but breaks the rules is 422; a bad path id or header is 400.
   if (error.type === "body") return new ApiError(422, "VALIDATION_ERROR", `The request body is invalid: ${summary}.`, errors);
   const part = error.type === "params" ? "path" : error.type;
-  return new ApiError(400, "VALIDATION_ERROR", `The request ${part} is invalid: ${summary}.`, errors);
+  return new ApiError(400, "VALIDATION_ERROR", `The request ${part} ${part === "headers" ? "are" : "is"} invalid: ${summary}.`, errors);
 }
 
 /** Maps whatever a request raised to the error the client sees. */
