@@ -139,7 +139,14 @@ describe(`a create with an Idempotency-Key whose connection drops mid-write (${d
 
   test("answered 503 when the database went away, the client's retry with the same key makes exactly one todo", async () => {
     const user = newUserId();
-    const response = await whileCreateIsBlocked(user, "dropped-with-the-database", () => pg.stop());
+    // The transaction holding the lock ends as the server goes down, before pg_ctl has finished stopping it:
+    // wait for the stop itself too, or the start below would meet a server still shutting down.
+    let stopped: Promise<void> = Promise.resolve();
+    const response = await whileCreateIsBlocked(user, "dropped-with-the-database", () => {
+      stopped = pg.stop();
+      return stopped;
+    });
+    await stopped;
     // Usually 503. But a fast shutdown ends the lock's holder first, and the create it held can
     // commit in the moment before its own session ends: then 201, and the retries must replay it.
     if (response.status !== 201) await expectUnavailable(response);
