@@ -71,7 +71,7 @@ export function createApp({
       .use(requestLog(logger))
       .use(tracing ? tracing.plugin : new Elysia())
       .use(observed ? observed.plugin : new Elysia())
-      .use(requestGate)
+      .use(requestGate())
       // CORS is off unless CORS_ORIGINS lists the front ends allowed to call from a browser.
       .use(
         config.corsOrigins.length > 0
