@@ -588,6 +588,28 @@ describe("over a real HTTP server", () => {
     await expectStillServing();
   });
 
+  test("a Content-Length over the limit is refused with 413 before any of the body is sent", async () => {
+    const user = newUserId();
+    const answer = await rawRequest(
+      `POST ${TODOS} HTTP/1.1\r\nHost: localhost\r\nX-User-Id: ${user}\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\nConnection: close\r\n\r\n`,
+    );
+    expect(answer).toStartWith("HTTP/1.1 413");
+    expect(answer).toContain("PAYLOAD_TOO_LARGE");
+    expect((await call("GET", TODOS, { user })).json.count).toBe(0);
+  });
+
+  // A body with a Content-Length is read in one piece (json-body.ts); each check still applies to it.
+  test.each([
+    ["invalid UTF-8", Buffer.concat([Buffer.from('{"title":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]), "not valid UTF-8"],
+    ["a key given twice", Buffer.from('{"title":"a","t\\u0069tle":"b"}'), '"title" twice'],
+    ["nesting 33 levels deep", Buffer.from(`{"title":"x","description":${"[".repeat(32)}${"]".repeat(32)}}`), "nested more than 32"],
+  ])("a body with a Content-Length and %s is refused with 400, and nothing is stored", async (_, body, detail) => {
+    const user = newUserId();
+    const reply = await call("POST", TODOS, { user, body, headers: { "content-type": "application/json" } });
+    expectProblem(reply, 400, "VALIDATION_ERROR", detail);
+    expect((await call("GET", TODOS, { user })).json.count).toBe(0);
+  });
+
   test("an X-User-Id of 10,000 characters is refused with 400", async () => {
     expectProblem(await call("GET", TODOS, { user: "a".repeat(10_000) }), 400, "VALIDATION_ERROR", "X-User-Id");
   });

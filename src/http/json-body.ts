@@ -43,6 +43,9 @@ async function readBytes(request: Request, limit: number, timeoutMs: number): Pr
   return Promise.race([body, deadline]).finally(() => clearTimeout(timer));
 }
 
+// One decoder for every body: decode() without { stream: true } starts afresh each time.
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 const METHODS_WITH_BODIES = new Set(["POST", "PUT", "PATCH"]);
 
 /** The body as JSON; null, and not read at all, for a method whose body we ignore (DELETE). */
@@ -63,7 +66,7 @@ export async function parseJsonBody(request: Request, { limit, timeoutMs }: { li
   const bytes = await readBytes(request, limit, timeoutMs);
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = utf8.decode(bytes);
   } catch {
     throw new ApiError(400, "VALIDATION_ERROR", "The request body is not valid UTF-8.");
   }
@@ -96,7 +99,8 @@ export function jsonShapeProblem(text: string): string | undefined {
       if (open.length > MAX_DEPTH) return `is nested more than ${MAX_DEPTH} levels deep`;
     } else if (token === "}" || token === "]") open.pop();
     else if (colon && literal) {
-      const key = JSON.parse(literal) as string; // so "t\u0069tle" and "title" compare equal
+      // Escapes decoded, so "t\u0069tle" and "title" compare equal (most keys have none to decode).
+      const key = literal.includes("\\") ? (JSON.parse(literal) as string) : literal.slice(1, -1);
       const keys = open.at(-1);
       if (keys?.has(key)) {
         const name = JSON.stringify(key.length > 100 ? `${key.slice(0, 100)}…` : key);
