@@ -16,12 +16,28 @@ const todo = sql.unsafe(
 const KEY = /^[\x21-\x7e]{1,255}$/;
 const etagOf = (row: { id: string; version: number }) => `"${row.id}.${row.version}"`;
 /** A row with its version: the version goes in the ETag, not the body. */
-const withEtag = ({ version, ...row }: { id: string; version: number; [column: string]: unknown }, status = 200) =>
-  Response.json(row, { status, headers: { etag: etagOf({ id: row.id, version }) } });
+const withEtag = (request: Request, { version, ...row }: { id: string; version: number; [column: string]: unknown }, status = 200) =>
+  Response.json(row, { status, headers: apiHeaders(request, { etag: etagOf({ id: row.id, version }) }) });
 
-const problem = (status: number, detail: string) =>
-  Response.json({ status, detail }, { status, headers: { "content-type": "application/problem+json" } });
-const notFound = () => problem(404, "No todo with this id exists.");
+// What every answer of the service carries (http/request-gate.ts, http/request-log.ts): the same
+// bytes on the wire, or the floor would be measured answering less than the API does.
+const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
+const apiHeaders = (request: Request, extra?: Record<string, string>) => {
+  const incoming = request.headers.get("x-request-id");
+  return {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cache-control": "no-store",
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+    "x-request-id": incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID(),
+    ...extra,
+  };
+};
+
+const problem = (request: Request, status: number, detail: string) =>
+  Response.json({ status, detail }, { status, headers: apiHeaders(request, { "content-type": "application/problem+json" }) });
+const notFound = (request: Request) => problem(request, 404, "No todo with this id exists.");
 
 type Body = Record<string, unknown>;
 type Handler<Path extends string> = (request: BunRequest<Path>, userId: string) => Promise<Response>;
@@ -30,9 +46,9 @@ type Handler<Path extends string> = (request: BunRequest<Path>, userId: string) 
 function asCaller<Path extends string>(handler: Handler<Path>) {
   return (request: BunRequest<Path>) => {
     const userId = request.headers.get("x-user-id")?.trim();
-    if (!userId || !UUID.test(userId)) return problem(400, "X-User-Id must be a UUID.");
+    if (!userId || !UUID.test(userId)) return problem(request, 400, "X-User-Id must be a UUID.");
     const id = (request.params as { id?: string }).id;
-    if (id !== undefined && !UUID.test(id)) return problem(400, "The todo id must be a UUID.");
+    if (id !== undefined && !UUID.test(id)) return problem(request, 400, "The todo id must be a UUID.");
     return handler(request, userId.toLowerCase());
   };
 }
@@ -58,8 +74,8 @@ function changesOf(body: Body): Body | undefined {
 }
 
 // The service's keyed create, by hand: claim the key and insert in one statement, else replay.
-async function createWithKey(userId: string, title: string, description: string | null, key: string): Promise<Response> {
-  if (!KEY.test(key)) return problem(400, "Idempotency-Key must be 1 to 255 visible ASCII characters.");
+async function createWithKey(request: Request, userId: string, title: string, description: string | null, key: string): Promise<Response> {
+  if (!KEY.test(key)) return problem(request, 400, "Idempotency-Key must be 1 to 255 visible ASCII characters.");
   const hash = new Bun.CryptoHasher("sha256").update(JSON.stringify([title, description])).digest("hex");
   const [created] = await sql`
     with new_user as (insert into users (id) values (${userId}) on conflict do nothing),
@@ -72,14 +88,18 @@ async function createWithKey(userId: string, title: string, description: string 
       returning todo_id)
     insert into todos (id, user_id, title, description) select todo_id, ${userId}, ${title}, ${description} from claim
     returning ${todo}, version`;
-  if (created) return withEtag(created, 201);
+  if (created) return withEtag(request, created, 201);
   const [record] = await sql`
     select request_hash, todo_id, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at
     from idempotency_keys where user_id = ${userId} and key = ${key}`;
-  if (!record) return problem(409, "You already have 10000 todos.");
-  if (record.request_hash !== hash) return problem(422, "This Idempotency-Key was used with another body.");
+  if (!record) return problem(request, 409, "You already have 10000 todos.");
+  if (record.request_hash !== hash) return problem(request, 422, "This Idempotency-Key was used with another body.");
   const { todo_id: id, created_at } = record;
-  return withEtag({ id, title, description, is_completed: false, created_at, updated_at: created_at, user_id: userId, version: 1 }, 201);
+  return withEtag(
+    request,
+    { id, title, description, is_completed: false, created_at, updated_at: created_at, user_id: userId, version: 1 },
+    201,
+  );
 }
 
 Bun.serve({
@@ -89,12 +109,13 @@ Bun.serve({
       GET: asCaller(async (request, userId) => {
         const query = new URL(request.url).searchParams;
         const limit = Number(query.get("limit") ?? 50);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 200) return problem(400, "limit must be an integer from 1 to 200.");
+        if (!Number.isInteger(limit) || limit < 1 || limit > 200) return problem(request, 400, "limit must be an integer from 1 to 200.");
         const completed = query.get("completed");
-        if (completed !== null && completed !== "true" && completed !== "false") return problem(400, "completed must be true or false.");
+        if (completed !== null && completed !== "true" && completed !== "false")
+          return problem(request, 400, "completed must be true or false.");
         const cursor = query.get("cursor");
         const after = cursor === null ? undefined : decodeCursor(cursor);
-        if (cursor !== null && !after) return problem(400, "cursor is not a cursor from this service.");
+        if (cursor !== null && !after) return problem(request, 400, "cursor is not a cursor from this service.");
         // Qualified: a bare created_at here would be the to_char text above, which no index can order.
         const rows = await sql`select ${todo} from todos where user_id = ${userId}
           ${completed === null ? sql`` : sql`and is_completed = ${completed === "true"}`}
@@ -107,15 +128,15 @@ Bun.serve({
           const next = new URLSearchParams({ limit: String(limit), ...(completed !== null && { completed }), cursor: next_cursor });
           headers.link = `</api/v1/todos?${next}>; rel="next"`;
         }
-        return Response.json({ items, count: items.length, next_cursor }, { headers });
+        return Response.json({ items, count: items.length, next_cursor }, { headers: apiHeaders(request, headers) });
       }),
       POST: asCaller(async (request, userId) => {
         const body = await jsonObject(request);
         if (typeof body?.title !== "string" || !isOptionalText(body.description)) {
-          return problem(422, "The body must be a JSON object with a string title and an optional string description.");
+          return problem(request, 422, "The body must be a JSON object with a string title and an optional string description.");
         }
         const key = request.headers.get("idempotency-key");
-        if (key !== null) return createWithKey(userId, body.title, (body.description as string | null | undefined) ?? null, key);
+        if (key !== null) return createWithKey(request, userId, body.title, (body.description as string | null | undefined) ?? null, key);
         // The service's default MAX_TODOS_PER_USER, checked in the inserting statement as the service does.
         const [created] = await sql`
           with new_user as (insert into users (id) values (${userId}) on conflict do nothing)
@@ -123,33 +144,34 @@ Bun.serve({
           select ${userId}, ${body.title}, ${body.description ?? null}
           where (select count(*) from (select from todos where user_id = ${userId} limit 10000) as existing) < 10000
           returning ${todo}, version`;
-        if (!created) return problem(409, "You already have 10000 todos.");
-        return withEtag(created, 201);
+        if (!created) return problem(request, 409, "You already have 10000 todos.");
+        return withEtag(request, created, 201);
       }),
     },
     "/api/v1/todos/:id": {
       GET: asCaller(async (request, userId) => {
         const [found] = await sql`select ${todo}, version from todos where user_id = ${userId} and id = ${request.params.id}`;
-        if (!found) return notFound();
+        if (!found) return notFound(request);
         const etag = etagOf(found);
-        if (request.headers.get("if-none-match") === etag) return new Response(null, { status: 304, headers: { etag } });
-        return withEtag(found);
+        if (request.headers.get("if-none-match") === etag)
+          return new Response(null, { status: 304, headers: apiHeaders(request, { etag }) });
+        return withEtag(request, found);
       }),
       PATCH: asCaller(async (request, userId) => {
         const body = await jsonObject(request);
         const changes = body && changesOf(body);
-        if (!changes) return problem(422, "The body must set title, description or is_completed.");
+        if (!changes) return problem(request, 422, "The body must set title, description or is_completed.");
         const [updated] = await sql`
           update todos set ${sql(changes)}, version = version + 1, updated_at = now()
           where user_id = ${userId} and id = ${request.params.id} returning ${todo}, version`;
-        return updated ? withEtag(updated) : notFound();
+        return updated ? withEtag(request, updated) : notFound(request);
       }),
       DELETE: asCaller(async (request, userId) => {
         const deleted = await sql`delete from todos where user_id = ${userId} and id = ${request.params.id} returning id`;
-        return deleted.length > 0 ? new Response(null, { status: 204 }) : notFound();
+        return deleted.length > 0 ? new Response(null, { status: 204, headers: apiHeaders(request) }) : notFound(request);
       }),
     },
   },
-  fetch: () => problem(404, "No such route."),
-  error: () => problem(500, "The server failed."),
+  fetch: (request) => problem(request, 404, "No such route."),
+  error: () => Response.json({ status: 500, detail: "The server failed." }, { status: 500 }),
 });
