@@ -1,6 +1,6 @@
 // The floor: the service's routes with nothing but Bun.serve and Bun's SQL client (no framework, no
-// ORM, no logging), the same statements and the same JSON. What the service costs above this is the
-// price of Elysia, Drizzle, validation, headers and the guard. Validation is the honest minimum:
+// ORM, no logging), the same statements, the same JSON and the same response headers. What the service
+// costs above this is the price of Elysia, Drizzle, validation and the guard. Validation is the honest minimum:
 // without it the comparison would flatter the floor; with more it would be padded.
 // Run by bench/run.ts as `bun bench/floor.ts` with PORT, DATABASE_URL and DB_POOL_MAX.
 import { type BunRequest, SQL } from "bun";
