@@ -73,12 +73,16 @@ function changesOf(body: Body): Body | undefined {
   return Object.keys(changes).length > 0 ? changes : undefined;
 }
 
-// The service's keyed create, by hand: claim the key and insert in one statement, else replay.
+// The service's keyed create, by hand: remove some of the user's expired keys, claim the key and
+// insert, in one statement, else replay.
 async function createWithKey(request: Request, userId: string, title: string, description: string | null, key: string): Promise<Response> {
   if (!KEY.test(key)) return problem(request, 400, "Idempotency-Key must be 1 to 255 visible ASCII characters.");
   const hash = new Bun.CryptoHasher("sha256").update(JSON.stringify([title, description])).digest("hex");
   const [created] = await sql`
     with new_user as (insert into users (id) values (${userId}) on conflict do nothing),
+    expired_keys as (
+      delete from idempotency_keys where user_id = ${userId} and key <> ${key} and key in (
+        select key from idempotency_keys where user_id = ${userId} and created_at < now() - interval '24 hours' limit 100)),
     claim as (
       insert into idempotency_keys (user_id, key, request_hash, todo_id)
       select ${userId}, ${key}, ${hash}, gen_random_uuid()
