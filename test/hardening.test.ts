@@ -122,6 +122,17 @@ describe("1. the Host header cannot move a request into the API", () => {
   });
 });
 
+test("the path check is for a listening app only: in process, before listening and after stopping, routes answer", async () => {
+  const app = appWith();
+  const health = async () => (await app.handle(new Request("http://localhost/health"))).status;
+  expect(await health()).toBe(200);
+  const server = app.listen({ port: 0, hostname: "127.0.0.1" });
+  // While it listens, a request Bun's router did not route is refused, in process as over the wire.
+  expect(await health()).toBe(404);
+  await server.stop();
+  expect(await health()).toBe(200);
+});
+
 test("2. the service as started never shows Bun's debug page: an empty Host is a 400 problem+json", async () => {
   const service = await startService({ PGLITE_DATA_DIR: "memory://", HOST: "127.0.0.1" });
   try {

@@ -21,7 +21,8 @@ export function within<T>(work: Promise<T>, ms: number): Promise<T> {
   // One promise and one timer per call, on every database call of every request: no Promise.race.
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new DatabaseUnavailableError(`the database did not answer within ${ms} ms`)), ms);
-    work.then(
+    // Promise.resolve: a Drizzle query is a thenable whose then() may throw as it builds the SQL.
+    Promise.resolve(work).then(
       (value) => {
         clearTimeout(timer);
         resolve(value);

@@ -46,6 +46,9 @@ export function requestGate() {
     .onStart(() => {
       listening = true;
     })
+    .onStop(() => {
+      listening = false;
+    })
     .onRequest((context) => {
       const { request, set } = context;
       // The path Elysia routes on; its request-hook type omits it (read as context.path so Elysia provides it).
