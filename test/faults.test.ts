@@ -103,19 +103,20 @@ describe(`the database goes away and comes back (${driver} driver)`, () => {
 });
 
 describe(`a create with an Idempotency-Key whose connection drops mid-write (${driver} driver)`, () => {
-  // The create is held mid-statement by a lock on the key table, so its connection can be cut while
+  // The create is held mid-statement by a lock on the todos table, so its connection can be cut while
   // the write is in flight, for certain.
   async function whileCreateIsBlocked(user: string, key: string, cut: (admin: SQL, blockedPid: number) => Promise<void>) {
     const admin = new SQL({ url: pg.url, max: 2 });
     const answer = Promise.withResolvers<Awaited<ReturnType<typeof api.call>>>();
     await admin
       .begin(async (tx) => {
-        await tx`lock table idempotency_keys in exclusive mode`;
+        await tx`lock table todos in exclusive mode`;
         api.call("POST", "/api/v1/todos", { user, body: { title: "once" }, headers: { "idempotency-key": key } }).then(answer.resolve);
         let blocked: { pid: number }[] = [];
         for (let i = 0; i < 200 && blocked.length === 0; i++) {
           await Bun.sleep(10);
-          blocked = await admin`select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%idempotency_keys%'`;
+          blocked =
+            await admin`select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%insert into "todos"%idempotency_key%'`;
         }
         expect(blocked).toHaveLength(1);
         await cut(admin, (blocked[0] as { pid: number }).pid);

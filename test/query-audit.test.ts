@@ -69,13 +69,17 @@ test("every API request's statements pass through the audit", async () => {
   await api.get(user, json.id);
   await api.update(user, json.id, { is_completed: true });
   await api.remove(user, json.id);
-  // A keyed create, its replay (the claim, then the key's lookup), and changes guarded by If-Match that
-  // fail (the change, then the lookup that tells 412 from 404).
+  // A keyed create, its replay (the create, the release of an expired key, the key's lookup), changes
+  // guarded by If-Match that fail (the change, then the lookup that tells 412 from 404), the delete that
+  // keeps the key, and a replay after it (the same three, then the kept key's lookup).
   const key = { "idempotency-key": crypto.randomUUID() };
   const keyed = await api.call("POST", "/api/v1/todos", { user, body: { title: "keyed" }, headers: key });
   await api.call("POST", "/api/v1/todos", { user, body: { title: "keyed" }, headers: key });
   const stale = { "if-match": `"${keyed.json.id}.7"` };
   await api.call("PATCH", `/api/v1/todos/${keyed.json.id}`, { user, body: { title: "x" }, headers: stale });
   await api.call("DELETE", `/api/v1/todos/${keyed.json.id}`, { user, headers: stale });
-  expect(audit.checked - before).toBe(17);
+  await api.call("DELETE", `/api/v1/todos/${keyed.json.id}`, { user });
+  const replayed = await api.call("POST", "/api/v1/todos", { user, body: { title: "keyed" }, headers: key });
+  expect(replayed.json.id).toBe(keyed.json.id);
+  expect(audit.checked - before).toBe(23);
 });

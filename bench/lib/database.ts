@@ -50,6 +50,11 @@ export type Fixtures = {
    * them in turn, as real traffic is, so that no one reaches the per-user limit (MAX_TODOS_PER_USER).
    */
   creators: { service: string[]; floor: string[] };
+  /**
+   * The keyed create's own creators, fresh as the plain create's were: a create counts its user's todos
+   * against the limit, so on the plain create's users it would be measured on todos that case made.
+   */
+  keyedCreators: { service: string[]; floor: string[] };
 };
 
 /** Seeds with SQL: exact counts, fast, and distinct creation times so "newest first" has one answer. */
@@ -63,9 +68,13 @@ export async function seed(url: string): Promise<Fixtures> {
       singleUser: crypto.randomUUID(),
       updateUser: crypto.randomUUID(),
       creators: { service: manyUsers(), floor: manyUsers() },
+      keyedCreators: { service: manyUsers(), floor: manyUsers() },
     };
-    const { user50, user1000, user100k, singleUser, updateUser, creators } = fixtures;
-    const userIds = [user50, user1000, user100k, singleUser, updateUser, ...creators.service, ...creators.floor];
+    const { user50, user1000, user100k, singleUser, updateUser, creators, keyedCreators } = fixtures;
+    const userIds = [
+      ...[user50, user1000, user100k, singleUser, updateUser],
+      ...[creators.service, creators.floor, keyedCreators.service, keyedCreators.floor].flat(),
+    ];
     await sql`insert into users ${sql(userIds.map((id) => ({ id })))}`;
     await insertTodos(sql, user50, 50);
     await insertTodos(sql, user1000, 1000);

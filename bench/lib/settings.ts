@@ -13,6 +13,8 @@ export type Settings = {
   rateFraction: number;
   rounds: number;
   startupRuns: number;
+  /** Only the load cases whose names contain one of these (BENCH_CASES, comma-separated); all when empty. */
+  cases: string[];
 };
 
 function number(name: string, fallback: number, { min = 1, integer = true } = {}): number {
@@ -36,5 +38,9 @@ export function readSettings(): Settings {
     rateFraction: number("BENCH_RATE_FRACTION", 0.5, { min: 0.01, integer: false }),
     rounds: number("BENCH_ROUNDS", 3),
     startupRuns: number("BENCH_STARTUP_RUNS", 5),
+    cases: (process.env.BENCH_CASES ?? "")
+      .split(",")
+      .map((part) => part.trim().toLowerCase())
+      .filter(Boolean),
   };
 }

@@ -1,9 +1,13 @@
 import { sql } from "drizzle-orm";
-import { boolean, index, integer, pgTable, primaryKey, timestamp, uuid, varchar } from "drizzle-orm/pg-core";
+import { boolean, index, integer, pgTable, primaryKey, timestamp, uniqueIndex, uuid, varchar } from "drizzle-orm/pg-core";
 
 /** Longest title and description, in characters: the API's limits are these columns' sizes. */
 export const TITLE_MAX_LENGTH = 255;
 export const DESCRIPTION_MAX_LENGTH = 2000;
+
+/** How long an Idempotency-Key is remembered (the IETF draft and Stripe: at least 24 hours). */
+export const IDEMPOTENCY_KEY_HOURS = 24;
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
 
 export const users = pgTable("users", {
   id: uuid("id").primaryKey(),
@@ -27,6 +31,11 @@ export const todos = pgTable(
     updatedAt: timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     // Counts changes: the ETag. Two changes can share a millisecond of updated_at, never a version.
     version: integer("version").notNull().default(1),
+    // The Idempotency-Key of the create that made this todo, if it had one, and a SHA-256 (hex) of that
+    // create's request: the key is claimed by inserting the todo, so a key never exists without its todo.
+    // On the todo's own row, not a row of its own: a keyed create writes one row, not two (bench/README.md).
+    idempotencyKey: varchar("idempotency_key", { length: IDEMPOTENCY_KEY_MAX_LENGTH }),
+    requestHash: varchar("request_hash", { length: 64 }),
   },
   // NULLS FIRST matches a plain `ORDER BY ... DESC`, so a page query walks an index from its
   // position and reads only the page's rows. The second index serves `completed=`: with the first
@@ -42,17 +51,13 @@ export const todos = pgTable(
     // Keyed by user and id together, and by nothing else: looking up another user's id costs what a
     // missing one does. A key on id alone was a hit filtered afterwards, which timing could tell apart.
     primaryKey({ name: "todos_pkey", columns: [table.userId, table.id] }),
+    // One todo per key and user; todos made without a key are not in it at all.
+    uniqueIndex("todos_user_idempotency_key_idx").on(table.userId, table.idempotencyKey).where(sql`${table.idempotencyKey} is not null`),
   ],
 );
 
-/** How long an Idempotency-Key is remembered (the IETF draft and Stripe: at least 24 hours). */
-export const IDEMPOTENCY_KEY_HOURS = 24;
-export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
-
-// One row per create made with an Idempotency-Key. The todo is created in the statement that
-// claims the key, so a key never exists without its todo. A replay is rebuilt from this row and
-// the (identical) request: the todo's id, and created_at, which is the todo's created_at and
-// updated_at as both were set by the same statement's now().
+// The keys of deleted todos, kept until they are 24 hours old: a retry of the create that made a todo
+// since deleted must still not make it again. A delete moves the key here; created_at is the create's.
 export const idempotencyKeys = pgTable(
   "idempotency_keys",
   {
@@ -65,7 +70,7 @@ export const idempotencyKeys = pgTable(
     todoId: uuid("todo_id").notNull(),
     createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
-  // The second index lets a create remove its user's expired keys without reading the live ones.
+  // The second index lets a delete remove its user's expired keys without reading the live ones.
   (table) => [
     primaryKey({ name: "idempotency_keys_pkey", columns: [table.userId, table.key] }),
     index("idempotency_keys_user_created_idx").on(table.userId, table.createdAt),

@@ -1,7 +1,10 @@
-// The data module of Idempotency-Key records: every statement takes the caller's user id and is
-// filtered by it, as the todo store's are. The key is claimed inside the statement that creates
-// the todo (todos/store.ts composes claimKey into it), so a key can never exist without its todo.
-import { and, eq, lt, type SQL, sql } from "drizzle-orm";
+// The data module of the keys of deleted todos: a live todo carries its Idempotency-Key on its own
+// row (todos/store.ts); when it is deleted, its key moves here until it is 24 hours old, so a retry of
+// the create that made it still cannot make it again. Every statement takes the caller's user id and
+// is filtered by it, as the todo store's are.
+import { and, eq, gte, inArray, isNotNull, lt, notInArray, type SQL, sql } from "drizzle-orm";
+import type { AnyPgColumn } from "drizzle-orm/pg-core";
+import type { WithSubquery } from "drizzle-orm/subquery";
 import type { Budget } from "../db/budget";
 import type { Db } from "../db/connect";
 import { IDEMPOTENCY_KEY_HOURS, idempotencyKeys } from "../db/schema";
@@ -13,58 +16,70 @@ export const requestHash = (title: string, description: string | null) =>
 
 const userId = sql.placeholder("userId");
 const key = sql.placeholder("key");
-const expiredBefore = sql`now() - make_interval(hours => ${sql.raw(String(IDEMPOTENCY_KEY_HOURS))})`;
-// Each keyed create removes at most this many of its user's expired keys: removal keeps pace with
-// creation, with no job to run and no unbounded delete on a request's path.
-const EXPIRED_PER_CREATE = 100;
+/** Keys made before this are expired: as if never used. */
+export const expiredBefore = sql`now() - make_interval(hours => ${sql.raw(String(IDEMPOTENCY_KEY_HOURS))})`;
+// Each delete removes at most this many of its user's expired keys: removal keeps pace with the
+// deletes that make them, with no job to run and no unbounded delete on a request's path.
+const EXPIRED_PER_DELETE = 100;
+
+/** True unless the caller has a live key `key` kept from a deleted todo: a keyed create's condition. */
+export function keyNotKept(db: Db): SQL {
+  const kept = db
+    .select({ key: idempotencyKeys.key })
+    .from(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, key), gte(idempotencyKeys.createdAt, expiredBefore)));
+  return sql`not exists ${kept}`;
+}
+
+/** A CTE of deleted todos, each with its key, request hash and creation time. */
+type Deleted = WithSubquery & Record<"id" | "idempotencyKey" | "requestHash" | "createdAt", AnyPgColumn>;
 
 /**
- * The CTEs a keyed create runs first: remove some of the user's expired keys, then claim the key when
- * `allowed` holds. The claim returns the new todo's id when the key was free or expired (an expired
- * key is overwritten, as if absent), and nothing when a live key holds it: then no todo is made.
- * A concurrent claim of the same key waits for the first statement to commit, then finds it taken.
+ * The CTEs a delete runs after the CTE that removed the todo: keep its key while it is live, and remove
+ * some of the user's expired ones (never the key being kept: one statement cannot both delete and
+ * overwrite a row).
  */
-export function claimKey(db: Db, allowed: SQL) {
+export function keepKey(db: Db, deleted: Deleted) {
   const expiredKeys = db
     .select({ key: idempotencyKeys.key })
     .from(idempotencyKeys)
     .where(and(eq(idempotencyKeys.userId, userId), lt(idempotencyKeys.createdAt, expiredBefore)))
-    .limit(EXPIRED_PER_CREATE);
-  const expired = db.$with("expired_keys").as(
+    .limit(EXPIRED_PER_DELETE);
+  const beingKept = db.select({ key: deleted.idempotencyKey }).from(deleted).where(isNotNull(deleted.idempotencyKey));
+  const swept = db.$with("expired_keys").as(
     db
       .delete(idempotencyKeys)
-      .where(and(eq(idempotencyKeys.userId, userId), sql`${idempotencyKeys.key} in ${expiredKeys}`, sql`${idempotencyKeys.key} <> ${key}`))
+      .where(and(eq(idempotencyKeys.userId, userId), inArray(idempotencyKeys.key, expiredKeys), notInArray(idempotencyKeys.key, beingKept)))
       .returning({ key: idempotencyKeys.key }),
   );
-  const claim = db.$with("claim").as(
+  const kept = db.$with("kept_key").as(
     db
       .insert(idempotencyKeys)
       .select(
         db
           .select({
             userId: sql`${userId}::uuid`.as("user_id"),
-            key: sql`${key}`.as("key"),
-            requestHash: sql`${sql.placeholder("requestHash")}`.as("request_hash"),
-            todoId: sql`gen_random_uuid()`.as("todo_id"),
-            createdAt: sql`now()`.as("created_at"),
+            key: sql`${deleted.idempotencyKey}`.as("key"),
+            requestHash: sql`${deleted.requestHash}`.as("request_hash"),
+            todoId: sql`${deleted.id}`.as("todo_id"),
+            createdAt: sql`${deleted.createdAt}`.as("created_at"),
           })
-          .from(sql`(values (1)) as one_row(x)`)
-          .where(allowed),
+          .from(deleted)
+          .where(and(isNotNull(deleted.idempotencyKey), gte(deleted.createdAt, expiredBefore))),
       )
       .onConflictDoUpdate({
         target: [idempotencyKeys.userId, idempotencyKeys.key],
         set: { requestHash: sql`excluded.request_hash`, todoId: sql`excluded.todo_id`, createdAt: sql`excluded.created_at` },
-        setWhere: lt(idempotencyKeys.createdAt, expiredBefore),
       })
-      .returning({ todoId: idempotencyKeys.todoId }),
+      .returning({ key: idempotencyKeys.key }),
   );
-  return { expired, claim };
+  return { swept, kept };
 }
 
+/** A key as used: by which request, for which todo, when. */
 export type KeyRecord = { request_hash: string; todo_id: string; created_at: string };
 
 export function idempotencyStore(db: Db, budget: Budget) {
-  // No expiry test: a key found here was live when the create's claim met it a moment ago.
   const recall = db
     .select({
       request_hash: idempotencyKeys.requestHash,
@@ -72,13 +87,13 @@ export function idempotencyStore(db: Db, budget: Budget) {
       created_at: utcText(idempotencyKeys.createdAt, "created_at"),
     })
     .from(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, key)))
-    .prepare("recall_idempotency_key");
+    .where(and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, key), gte(idempotencyKeys.createdAt, expiredBefore)))
+    .prepare("recall_kept_idempotency_key");
 
   return {
-    /** What the key was used for, if this user has used it. */
+    /** What the key was used for, if this user used it for a todo since deleted, and it is live. */
     async recall(userId: string, key: string): Promise<KeyRecord | undefined> {
-      const [record] = await budget("recall_idempotency_key", () => recall.execute({ userId, key }), { idempotent: true });
+      const [record] = await budget("recall_kept_idempotency_key", () => recall.execute({ userId, key }), { idempotent: true });
       return record;
     },
   };

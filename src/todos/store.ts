@@ -5,13 +5,13 @@
 // Statements are built and prepared once per database, with placeholders: building the
 // SQL on every call was three quarters of the CPU a retrieve spent in JavaScript
 // (bench/results.md).
-import { and, desc, eq, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gte, isNotNull, lt, type SQL, sql } from "drizzle-orm";
 import type { SelectResultFields } from "drizzle-orm/query-builders/select.types";
 import type { Budget } from "../db/budget";
 import type { Db } from "../db/connect";
 import { todos, users } from "../db/schema";
 import { utcText } from "../db/utc";
-import { claimKey, type IdempotencyStore, requestHash } from "../idempotency/store";
+import { expiredBefore, type IdempotencyStore, type KeyRecord, keepKey, keyNotKept, requestHash } from "../idempotency/store";
 import type { TodoPosition } from "./cursor";
 import type { NewTodo, Todo, TodoChanges } from "./model";
 
@@ -53,6 +53,7 @@ const todoRows = (statement: Statement, values: Record<string, unknown>) => driv
 const versionedRows = (statement: Statement, values: Record<string, unknown>) => driverRows<VersionedRow>(statement, values);
 
 const userId = sql.placeholder("userId");
+const key = sql.placeholder("key");
 const ownTodo = and(eq(todos.userId, userId), eq(todos.id, sql.placeholder("id")));
 // If-Match: the version is checked in the statement that changes the row, so nothing can come between.
 const ownTodoAtVersion = and(ownTodo, eq(todos.version, sql.placeholder("ifVersion")));
@@ -73,8 +74,8 @@ function prepareStatements(db: Db) {
   // The user is created on their first write, in the same statement as the todo.
   const newUser = db.$with("new_user").as(db.insert(users).values({ id: userId }).onConflictDoNothing().returning({ id: users.id }));
   // Every column in the table's order: Drizzle's insert-select takes them all, hence the defaults spelt out.
-  const newTodo = (id: SQL) => ({
-    id: sql`${id}`.as("id"),
+  const newTodo = (key: { key: SQL; hash: SQL }) => ({
+    id: sql`gen_random_uuid()`.as("id"),
     userId: sql`${userId}::uuid`.as("user_id"),
     title: sql`${sql.placeholder("title")}`.as("title"),
     description: sql`${sql.placeholder("description")}`.as("description"),
@@ -82,24 +83,68 @@ function prepareStatements(db: Db) {
     createdAt: sql`now()`.as("created_at"),
     updatedAt: sql`now()`.as("updated_at"),
     version: sql`1`.as("version"),
+    idempotencyKey: sql`${key.key}`.as("idempotency_key"),
+    requestHash: sql`${key.hash}`.as("request_hash"),
   });
-  const { expired, claim } = claimKey(db, underLimit);
+  const keyed = { key: sql`${key}`, hash: sql`${sql.placeholder("requestHash")}` };
+  // A delete keeps the todo's key a while (idempotency/store.ts).
+  const deleted = (where: SQL | undefined) =>
+    db
+      .$with("deleted_todo")
+      .as(
+        db
+          .delete(todos)
+          .where(where)
+          .returning({ id: todos.id, idempotencyKey: todos.idempotencyKey, requestHash: todos.requestHash, createdAt: todos.createdAt }),
+      );
+  const removal = (where: SQL | undefined, name: string) => {
+    const gone = deleted(where);
+    const { swept, kept } = keepKey(db, gone);
+    return db.with(gone, swept, kept).select({ id: gone.id }).from(gone).prepare(name);
+  };
   return {
     // INSERT ... SELECT, so that the limit is checked in the statement that inserts.
     create: db
       .with(newUser)
       .insert(todos)
-      .select(db.select(newTodo(sql`gen_random_uuid()`)).from(oneRow).where(underLimit))
+      .select(
+        db
+          .select(newTodo({ key: sql`null`, hash: sql`null` }))
+          .from(oneRow)
+          .where(underLimit),
+      )
       .returning(versionedColumns)
       .prepare("create_todo"),
-    // With an Idempotency-Key: the todo is made only when this statement claimed the key (under the
-    // limit), with the id the claim recorded. One statement: a key without its todo cannot happen.
+    // With an Idempotency-Key: the todo claims the key by carrying it, under the unique index on
+    // (user, key). A concurrent create with the same key waits for this one to commit, then finds it.
     createWithKey: db
-      .with(newUser, expired, claim)
+      .with(newUser)
       .insert(todos)
-      .select(db.select(newTodo(sql`${claim.todoId}`)).from(claim))
+      .select(
+        db
+          .select(newTodo(keyed))
+          .from(oneRow)
+          .where(and(underLimit, keyNotKept(db))),
+      )
+      .onConflictDoNothing({ target: [todos.userId, todos.idempotencyKey], where: isNotNull(todos.idempotencyKey) })
       .returning(versionedColumns)
       .prepare("create_todo_with_key"),
+    recallKey: db
+      .select({
+        request_hash: sql<string>`${todos.requestHash}`,
+        todo_id: todos.id,
+        created_at: utcText(todos.createdAt, "created_at"),
+      })
+      .from(todos)
+      .where(and(eq(todos.userId, userId), eq(todos.idempotencyKey, key), gte(todos.createdAt, expiredBefore)))
+      .prepare("recall_idempotency_key"),
+    // An expired key is as if never used: the todo that holds it lets it go, and keeps its version.
+    releaseExpiredKey: db
+      .update(todos)
+      .set({ idempotencyKey: null, requestHash: null })
+      .where(and(eq(todos.userId, userId), eq(todos.idempotencyKey, key), lt(todos.createdAt, expiredBefore)))
+      .returning({ id: todos.id })
+      .prepare("release_idempotency_key"),
     list: {
       first: preparePage(db, { after: false, byCompletion: false }),
       after: preparePage(db, { after: true, byCompletion: false }),
@@ -108,8 +153,8 @@ function prepareStatements(db: Db) {
     },
     get: db.select(versionedColumns).from(todos).where(ownTodo).prepare("get_todo"),
     version: db.select({ version: todos.version }).from(todos).where(ownTodo).prepare("todo_version"),
-    remove: db.delete(todos).where(ownTodo).returning({ id: todos.id }).prepare("delete_todo"),
-    removeAtVersion: db.delete(todos).where(ownTodoAtVersion).returning({ id: todos.id }).prepare("delete_todo_if_version"),
+    remove: removal(ownTodo, "delete_todo"),
+    removeAtVersion: removal(ownTodoAtVersion, "delete_todo_if_version"),
   };
 }
 
@@ -186,9 +231,12 @@ export function todoStore(db: Db, budget: Budget, keys: IdempotencyStore, { maxT
     const values = { userId, key, requestHash: hash, title: input.title, description, maxTodos: maxTodosPerUser };
     // Repeating this statement cannot apply it twice: the key admits one todo. So a dropped
     // connection is retried here like a read, and the retry finds the todo if the first attempt made it.
-    const [row] = await budget("create_todo_with_key", () => versionedRows(statements.createWithKey, values), { idempotent: true });
+    const create = () => budget("create_todo_with_key", () => versionedRows(statements.createWithKey, values), { idempotent: true });
+    let [row] = await create();
+    // Refused: the key may be held by a todo whose key has expired. Released, the key is free again.
+    if (!row && (await releaseExpiredKey(userId, key))) [row] = await create();
     if (row) return { outcome: "created", ...versioned(row) };
-    const record = await keys.recall(userId, key);
+    const record = (await recallKey(userId, key)) ?? (await keys.recall(userId, key));
     if (!record) return { outcome: "limit-reached" };
     if (record.request_hash !== hash) return { outcome: "key-reused" };
     // The original answer, rebuilt: the same request made it, at the key's instant, as version 1.
@@ -202,6 +250,18 @@ export function todoStore(db: Db, budget: Budget, keys: IdempotencyStore, { maxT
       user_id: userId,
     };
     return { outcome: "replayed", todo, version: 1 };
+  }
+
+  async function recallKey(userId: string, key: string): Promise<KeyRecord | undefined> {
+    const [record] = await budget("recall_idempotency_key", () => statements.recallKey.execute({ userId, key }), { idempotent: true });
+    return record;
+  }
+
+  async function releaseExpiredKey(userId: string, key: string): Promise<boolean> {
+    const released = await budget("release_idempotency_key", () => statements.releaseExpiredKey.execute({ userId, key }), {
+      idempotent: true,
+    });
+    return released.length > 0;
   }
 
   return {

@@ -67,27 +67,56 @@ test.skipIf(testDriver === "pglite")(
   30_000,
 );
 
+// Migrations run by hand, in order, up to the one a test is about.
+const folder = new URL("../../drizzle/", import.meta.url);
+const tags = (journal.entries as { tag: string }[]).map((entry) => entry.tag);
+const statementsOf = async (tag: string) => (await Bun.file(new URL(`${tag}.sql`, folder)).text()).split("--> statement-breakpoint");
+async function apply(db: Db, tagsToApply: string[]) {
+  for (const tag of tagsToApply) for (const statement of await statementsOf(tag)) await db.execute(sql.raw(statement));
+}
+
 test("todos that existed before updated_at get it equal to their created_at, at version 1", async () => {
   const fresh = await createTestDatabase({ migrated: false });
   try {
-    // Apply every migration but the one that adds updated_at, by running its SQL files in order by hand.
-    const folder = new URL("../../drizzle/", import.meta.url);
-    const tags = (journal.entries as { tag: string }[]).map((entry) => entry.tag);
     const addsUpdatedAt = tags.findIndex((tag) => tag.includes("idempotency"));
-    const statementsOf = async (tag: string) => (await Bun.file(new URL(`${tag}.sql`, folder)).text()).split("--> statement-breakpoint");
-    for (const tag of tags.slice(0, addsUpdatedAt))
-      for (const statement of await statementsOf(tag)) await fresh.database.db.execute(sql.raw(statement));
+    await apply(fresh.database.db, tags.slice(0, addsUpdatedAt));
     const user = crypto.randomUUID();
     await fresh.database.db.execute(sql`insert into users (id) values (${user})`);
     await fresh.database.db.execute(
       sql`insert into todos (user_id, title, created_at) values (${user}, 'old', '2024-01-02 03:04:05.678+00')`,
     );
-    for (const statement of await statementsOf(tags[addsUpdatedAt] as string)) await fresh.database.db.execute(sql.raw(statement));
+    await apply(fresh.database.db, [tags[addsUpdatedAt] as string]);
     const [row] = await rows<{ same: boolean; version: number }>(
       fresh.database.db,
       sql`select updated_at = created_at as same, version from todos where user_id = ${user}`,
     );
     expect(row).toEqual({ same: true, version: 1 });
+  } finally {
+    await fresh.drop();
+  }
+}, 30_000);
+
+test("Idempotency-Keys recorded before keys moved onto todos stay in force", async () => {
+  const fresh = await createTestDatabase({ migrated: false });
+  const { db } = fresh.database;
+  try {
+    const movesKeys = tags.findIndex((tag) => tag.includes("keys_on_todo_rows"));
+    await apply(db, tags.slice(0, movesKeys));
+    const user = crypto.randomUUID();
+    const [live] = await rows<{ id: string }>(
+      db,
+      sql`with u as (insert into users (id) values (${user})) insert into todos (user_id, title) values (${user}, 'kept') returning id`,
+    );
+    const deletedId = crypto.randomUUID();
+    await db.execute(sql`insert into idempotency_keys (user_id, key, request_hash, todo_id)
+      values (${user}, 'live', 'hash-live', ${live?.id}), (${user}, 'deleted', 'hash-deleted', ${deletedId})`);
+    await apply(db, [tags[movesKeys] as string]);
+    expect(await rows(db, sql`select id, idempotency_key, request_hash from todos where user_id = ${user}`)).toEqual([
+      { id: live?.id, idempotency_key: "live", request_hash: "hash-live" },
+    ]);
+    expect(await rows(db, sql`select key, todo_id from idempotency_keys where user_id = ${user}`)).toEqual([
+      { key: "deleted", todo_id: deletedId },
+    ]);
   } finally {
     await fresh.drop();
   }

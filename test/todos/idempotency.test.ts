@@ -135,37 +135,72 @@ describe("Idempotency-Key and the per-user limit", () => {
 });
 
 describe("expiry", () => {
-  const age = (user: string, key: string, hours: number) =>
+  // A key's instant is its create's: the todo's created_at while the todo lives, then its kept copy's.
+  const ageTodo = (user: string, key: string, hours: number) =>
+    db.execute(
+      sql`update todos set created_at = now() - make_interval(hours => ${hours}) where user_id = ${user} and idempotency_key = ${key}`,
+    );
+  const ageKept = (user: string, key: string, hours: number) =>
     db.execute(
       sql`update idempotency_keys set created_at = now() - make_interval(hours => ${hours}) where user_id = ${user} and key = ${key}`,
     );
-  const keysOf = async (user: string) =>
+  const keptKeysOf = async (user: string) =>
     (await queryRows<{ key: string }>(db, sql`select key from idempotency_keys where user_id = ${user} order by key`)).map(
       (row) => row.key,
     );
 
-  test("a key is remembered for 24 hours, then is free again", async () => {
+  test("a key is remembered for 24 hours, then is free again; its todo stays, at its version", async () => {
     const user = newUserId();
     const first = await createWithKey(user, "k", { title: "old" });
-    await age(user, "k", 23);
+    await ageTodo(user, "k", 23);
     expect((await createWithKey(user, "k", { title: "new" })).status).toBe(422);
-    await age(user, "k", 25);
+    await ageTodo(user, "k", 25);
     const reused = await createWithKey(user, "k", { title: "new" });
     expect(reused.status).toBe(201);
+    expect(reused.headers.get("idempotent-replayed")).toBeNull();
     expect(reused.json.id).not.toBe(first.json.id);
     expect((await createWithKey(user, "k", { title: "new" })).json).toEqual(reused.json);
+    const old = await api.get(user, first.json.id);
+    expect(old.status).toBe(200);
+    expect(old.headers.get("etag")).toBe(first.headers.get("etag"));
   });
 
-  test("a keyed create removes its user's expired keys, and no one else's", async () => {
+  test("a deleted todo's key is remembered until 24 hours after its create", async () => {
+    const user = newUserId();
+    const first = await createWithKey(user, "k", { title: "once" });
+    await api.remove(user, first.json.id);
+    await ageKept(user, "k", 23);
+    const replayed = await createWithKey(user, "k", { title: "once" });
+    expect(replayed.headers.get("idempotent-replayed")).toBe("true");
+    expect(replayed.json.id).toBe(first.json.id);
+    expect((await api.list(user)).json.count).toBe(0);
+    await ageKept(user, "k", 25);
+    const again = await createWithKey(user, "k", { title: "once" });
+    expect(again.status).toBe(201);
+    expect(again.json.id).not.toBe(first.json.id);
+    expect((await api.list(user)).json.count).toBe(1);
+  });
+
+  test("a delete removes its user's expired keys of deleted todos, and no one else's", async () => {
     const user = newUserId();
     const other = newUserId();
-    for (const key of ["a", "b", "c"]) await createWithKey(user, key, { title: key });
-    await createWithKey(other, "a", { title: "a" });
-    await age(user, "a", 30);
-    await age(user, "b", 30);
-    await age(other, "a", 30);
-    await createWithKey(user, "d", { title: "d" });
-    expect(await keysOf(user)).toEqual(["c", "d"]);
-    expect(await keysOf(other)).toEqual(["a"]);
+    const removeKeyed = async (owner: string, key: string) => api.remove(owner, (await createWithKey(owner, key, { title: key })).json.id);
+    for (const key of ["a", "b", "c"]) await removeKeyed(user, key);
+    await removeKeyed(other, "a");
+    expect(await keptKeysOf(user)).toEqual(["a", "b", "c"]);
+    await ageKept(user, "a", 30);
+    await ageKept(user, "b", 30);
+    await ageKept(other, "a", 30);
+    await removeKeyed(user, "d");
+    expect(await keptKeysOf(user)).toEqual(["c", "d"]);
+    expect(await keptKeysOf(other)).toEqual(["a"]);
+  });
+
+  test("a todo deleted after its key expired leaves no key behind", async () => {
+    const user = newUserId();
+    const first = await createWithKey(user, "k", { title: "old" });
+    await ageTodo(user, "k", 25);
+    await api.remove(user, first.json.id);
+    expect(await keptKeysOf(user)).toEqual([]);
   });
 });
