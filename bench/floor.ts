@@ -152,12 +152,17 @@ Bun.serve({
     },
     "/api/v1/todos/:id": {
       GET: asCaller(async (request, userId) => {
-        const [found] = await sql`select ${todo}, version from todos where user_id = ${userId} and id = ${request.params.id}`;
-        if (!found) return notFound(request);
-        const etag = etagOf(found);
-        if (request.headers.get("if-none-match") === etag)
-          return new Response(null, { status: 304, headers: apiHeaders(request, { etag }) });
-        return withEtag(request, found);
+        const { id } = request.params;
+        // As the service: a client with a copy is asked about its version first.
+        const ifNoneMatch = request.headers.get("if-none-match");
+        if (ifNoneMatch !== null) {
+          const [current] = await sql`select version from todos where user_id = ${userId} and id = ${id}`;
+          if (!current) return notFound(request);
+          const etag = etagOf({ id: id.toLowerCase(), version: current.version });
+          if (ifNoneMatch === etag) return new Response(null, { status: 304, headers: apiHeaders(request, { etag }) });
+        }
+        const [found] = await sql`select ${todo}, version from todos where user_id = ${userId} and id = ${id}`;
+        return found ? withEtag(request, found) : notFound(request);
       }),
       PATCH: asCaller(async (request, userId) => {
         const body = await jsonObject(request);

@@ -38,7 +38,8 @@ export function requiredVersion(ifMatch: string | undefined, id: string): number
 /** If-None-Match on a read: true when the client's copy is current (weak comparison), so 304. */
 export function clientHasCurrent(ifNoneMatch: string | undefined, etag: string): boolean {
   if (ifNoneMatch === undefined) return false;
-  if (ifNoneMatch.trim() === "*") return true;
+  // What a client sends back most often: the one tag it was given.
+  if (ifNoneMatch === etag || ifNoneMatch.trim() === "*") return true;
   const opaque = etag.slice(1, -1);
   for (const tag of entityTags(ifNoneMatch)) if (tag.opaque === opaque) return true;
   return false;

@@ -219,10 +219,14 @@ export function todoStore(db: Db, budget: Budget, keys: IdempotencyStore, { maxT
   const statements = prepareStatements(db);
   const updates = new Map<string, ReturnType<typeof prepareUpdate>>();
 
+  async function versionOf(userId: string, id: string): Promise<number | undefined> {
+    const [row] = await budget("todo_version", () => statements.version.execute({ userId, id }), { idempotent: true });
+    return row?.version;
+  }
+
   /** Why a guarded change touched no row: one lookup scoped like the change itself. */
   async function whyUnchanged(userId: string, id: string): Promise<"missing" | "version-differs"> {
-    const [row] = await budget("todo_version", () => statements.version.execute({ userId, id }), { idempotent: true });
-    return row ? "version-differs" : "missing";
+    return (await versionOf(userId, id)) === undefined ? "missing" : "version-differs";
   }
 
   async function createWithKey(userId: string, input: NewTodo, key: string): Promise<CreateOutcome> {
@@ -294,6 +298,9 @@ export function todoStore(db: Db, budget: Budget, keys: IdempotencyStore, { maxT
       const [row] = await budget("get_todo", () => versionedRows(statements.get, { userId, id }), { idempotent: true });
       return row && versioned(row);
     },
+
+    /** The todo's version, or undefined as get's: what a conditional read needs, without the todo. */
+    version: versionOf,
 
     async update(userId: string, id: string, changes: TodoChanges, ifVersion?: number): Promise<GuardedOutcome<VersionedTodo>> {
       const fields = changeableFields.filter((field) => changes[field] !== undefined);

@@ -80,7 +80,21 @@ describe("If-None-Match on retrieve", () => {
       const response = await get(user, todo.id, { "if-none-match": header });
       expect(response.status).toBe(200);
       expect(response.json.title).toBe("changed");
+      expect(response.headers.get("etag")).toBe(`"${todo.id}.2"`);
     }
+  });
+
+  test("the id in any case is the same todo: 304, with the ETag a plain retrieve gives", async () => {
+    const user = newUserId();
+    const { todo, etag } = await created(user);
+    const response = await get(user, todo.id.toUpperCase(), { "if-none-match": etag });
+    expect(response.status).toBe(304);
+    expect(response.headers.get("etag")).toBe(etag);
+  });
+
+  test("a missing todo is 404 whatever If-None-Match says", async () => {
+    for (const header of ['"x.1"', "*"])
+      expect((await get(newUserId(), crypto.randomUUID(), { "if-none-match": header })).status).toBe(404);
   });
 
   test("another user's todo is 404 whatever If-None-Match says", async () => {
