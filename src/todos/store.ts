@@ -235,12 +235,22 @@ export function todoStore(db: Db, budget: Budget, keys: IdempotencyStore, { maxT
     const values = { userId, key, requestHash: hash, title: input.title, description, maxTodos: maxTodosPerUser };
     // Repeating this statement cannot apply it twice: the key admits one todo. So a dropped
     // connection is retried here like a read, and the retry finds the todo if the first attempt made it.
-    const create = () => budget("create_todo_with_key", () => versionedRows(statements.createWithKey, values), { idempotent: true });
-    let [row] = await create();
-    // Refused: the key may be held by a todo whose key has expired. Released, the key is free again.
-    if (!row && (await releaseExpiredKey(userId, key))) [row] = await create();
-    if (row) return { outcome: "created", ...versioned(row) };
-    const record = (await recallKey(userId, key)) ?? (await keys.recall(userId, key));
+    const create = async (): Promise<CreateOutcome | undefined> => {
+      const [row] = await budget("create_todo_with_key", () => versionedRows(statements.createWithKey, values), { idempotent: true });
+      return row && { outcome: "created", ...versioned(row) };
+    };
+    const created = await create();
+    if (created) return created;
+    // Refused: the key is live (a replay), or an expired key holds it, or the limit is reached.
+    let record = await recall(userId, key);
+    if (!record) {
+      // Released, an expired key is free again. Tried again even when there was nothing to release: a
+      // concurrent reuse of the same expired key may have released it, and this try waits for its create.
+      await releaseExpiredKey(userId, key);
+      const retried = await create();
+      if (retried) return retried;
+      record = await recall(userId, key);
+    }
     if (!record) return { outcome: "limit-reached" };
     if (record.request_hash !== hash) return { outcome: "key-reused" };
     // The original answer, rebuilt: the same request made it, at the key's instant, as version 1.
@@ -256,9 +266,10 @@ export function todoStore(db: Db, budget: Budget, keys: IdempotencyStore, { maxT
     return { outcome: "replayed", todo, version: 1 };
   }
 
-  async function recallKey(userId: string, key: string): Promise<KeyRecord | undefined> {
+  /** The live key, on the todo that holds it or kept from a deleted one. */
+  async function recall(userId: string, key: string): Promise<KeyRecord | undefined> {
     const [record] = await budget("recall_idempotency_key", () => statements.recallKey.execute({ userId, key }), { idempotent: true });
-    return record;
+    return record ?? (await keys.recall(userId, key));
   }
 
   async function releaseExpiredKey(userId: string, key: string): Promise<boolean> {

@@ -165,6 +165,17 @@ describe("expiry", () => {
     expect(old.headers.get("etag")).toBe(first.headers.get("etag"));
   });
 
+  test("concurrent reuses of an expired key make exactly one todo, and every answer is a 201", async () => {
+    const user = newUserId();
+    await createWithKey(user, "k", { title: "old" });
+    await ageTodo(user, "k", 25);
+    const answers = await Promise.all(Array.from({ length: 12 }, () => createWithKey(user, "k", { title: "new" })));
+    expect(answers.map((answer) => answer.status)).toEqual(answers.map(() => 201));
+    expect(answers.filter((answer) => answer.headers.get("idempotent-replayed") === null)).toHaveLength(1);
+    expect(new Set(answers.map((answer) => answer.json.id)).size).toBe(1);
+    expect((await api.list(user)).json.count).toBe(2);
+  });
+
   test("a deleted todo's key is remembered until 24 hours after its create", async () => {
     const user = newUserId();
     const first = await createWithKey(user, "k", { title: "once" });
