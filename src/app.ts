@@ -16,7 +16,6 @@ import { requestGate } from "./http/request-gate";
 import { requestLog } from "./http/request-log";
 import type { Tracing } from "./http/tracing";
 import { type UserContext, userContextFor } from "./http/user-context";
-import { idempotencyStore } from "./idempotency/store";
 import { createLogger, errorFields, type Logger } from "./log";
 import { todoRoutes } from "./todos/routes";
 import { type TodoStore, todoStore } from "./todos/store";
@@ -58,8 +57,7 @@ export function createApp({
   let budget = createBudget({ budgetMs, isReady, circuit });
   if (observed) budget = observed.observeDatabase(budget);
   if (tracing) budget = tracing.traceDatabase(budget);
-  const todos =
-    seams.todos ?? todoStore(database.db, budget, idempotencyStore(database.db, budget), { maxTodosPerUser: config.maxTodosPerUser });
+  const todos = seams.todos ?? todoStore(database.db, budget, { maxTodosPerUser: config.maxTodosPerUser });
   // One per app: in bearer mode it holds the cached key set.
   const callerOf = seams.callerOf ?? userContextFor(config.auth);
   const bodyLimits = { limit: config.bodyLimitBytes, timeoutMs: config.bodyTimeoutMs };

@@ -36,6 +36,10 @@ export const todos = pgTable(
     // On the todo's own row, not a row of its own: a keyed create writes one row, not two (bench/README.md).
     idempotencyKey: varchar("idempotency_key", { length: IDEMPOTENCY_KEY_MAX_LENGTH }),
     requestHash: varchar("request_hash", { length: 64 }),
+    // Set when a todo whose key is live is deleted: the row stays, emptied, until the key expires, so the
+    // key still stands in the unique index below and a retry of its create replays instead of making it
+    // again. Every statement but the key's own lookups reads only rows where this is null.
+    deletedAt: timestamp("deleted_at", { withTimezone: true, precision: 3 }),
   },
   // NULLS FIRST matches a plain `ORDER BY ... DESC`, so a page query walks an index from its
   // position and reads only the page's rows. The second index serves `completed=`: with the first
@@ -53,26 +57,7 @@ export const todos = pgTable(
     primaryKey({ name: "todos_pkey", columns: [table.userId, table.id] }),
     // One todo per key and user; todos made without a key are not in it at all.
     uniqueIndex("todos_user_idempotency_key_idx").on(table.userId, table.idempotencyKey).where(sql`${table.idempotencyKey} is not null`),
-  ],
-);
-
-// The keys of deleted todos, kept until they are 24 hours old: a retry of the create that made a todo
-// since deleted must still not make it again. A delete moves the key here; created_at is the create's.
-export const idempotencyKeys = pgTable(
-  "idempotency_keys",
-  {
-    userId: uuid("user_id")
-      .notNull()
-      .references(() => users.id, { onDelete: "cascade" }),
-    key: varchar("key", { length: IDEMPOTENCY_KEY_MAX_LENGTH }).notNull(),
-    // SHA-256 of the validated request, hex: a different body under the same key is refused.
-    requestHash: varchar("request_hash", { length: 64 }).notNull(),
-    todoId: uuid("todo_id").notNull(),
-    createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
-  },
-  // The second index lets a delete remove its user's expired keys without reading the live ones.
-  (table) => [
-    primaryKey({ name: "idempotency_keys_pkey", columns: [table.userId, table.key] }),
-    index("idempotency_keys_user_created_idx").on(table.userId, table.createdAt),
+    // A delete removes its user's deleted rows whose keys have expired, found here without reading the rest.
+    index("todos_user_deleted_idx").on(table.userId, table.createdAt).where(sql`${table.deletedAt} is not null`),
   ],
 );

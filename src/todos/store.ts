@@ -5,13 +5,12 @@
 // Statements are built and prepared once per database, with placeholders: building the
 // SQL on every call was three quarters of the CPU a retrieve spent in JavaScript
 // (bench/results.md).
-import { and, desc, eq, gte, isNotNull, lt, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, isNotNull, isNull, lt, not, type SQL, sql } from "drizzle-orm";
 import type { SelectResultFields } from "drizzle-orm/query-builders/select.types";
 import type { Budget } from "../db/budget";
 import type { Db } from "../db/connect";
-import { todos, users } from "../db/schema";
+import { IDEMPOTENCY_KEY_HOURS, todos, users } from "../db/schema";
 import { utcText } from "../db/utc";
-import { expiredBefore, type IdempotencyStore, type KeyRecord, keepKey, keyNotKept, requestHash } from "../idempotency/store";
 import type { TodoPosition } from "./cursor";
 import type { NewTodo, Todo, TodoChanges } from "./model";
 
@@ -54,13 +53,25 @@ const versionedRows = (statement: Statement, values: Record<string, unknown>) =>
 
 const userId = sql.placeholder("userId");
 const key = sql.placeholder("key");
-const ownTodo = and(eq(todos.userId, userId), eq(todos.id, sql.placeholder("id")));
+// A deleted row that stays for its key (schema.ts) is no todo: every statement but the key's own sees past it.
+const notDeleted = isNull(todos.deletedAt);
+const ownTodo = and(eq(todos.userId, userId), eq(todos.id, sql.placeholder("id")), notDeleted);
 // If-Match: the version is checked in the statement that changes the row, so nothing can come between.
 const ownTodoAtVersion = and(ownTodo, eq(todos.version, sql.placeholder("ifVersion")));
 const maxTodos = sql.placeholder("maxTodos");
 // Counting stops at the limit, so a user near it costs at most that many index entries.
 const oneRow = sql`(values (1)) as one_row(x)`;
-const underLimit = sql`(select count(*) from (select from ${todos} where ${todos.userId} = ${userId} limit ${maxTodos}) as existing) < ${maxTodos}`;
+const underLimit = sql`(select count(*) from (select from ${todos} where ${todos.userId} = ${userId} and ${notDeleted} limit ${maxTodos}) as existing) < ${maxTodos}`;
+
+/** What a create sent, reduced to what it means: the same title and description is the same request. */
+const requestHash = (title: string, description: string | null) =>
+  new Bun.CryptoHasher("sha256").update(JSON.stringify([title, description])).digest("hex");
+// A key made before this is expired: as if never used.
+const expiredBefore = sql`now() - make_interval(hours => ${sql.raw(String(IDEMPOTENCY_KEY_HOURS))})`;
+const keyIsLive = and(isNotNull(todos.idempotencyKey), gte(todos.createdAt, expiredBefore));
+// Each delete also removes at most this many of its user's deleted rows whose keys have expired:
+// removal keeps pace with the deletes that leave them, with no job to run and no unbounded delete.
+const EXPIRED_PER_DELETE = 100;
 
 /** Each field a PATCH may change, and its column: a field of TodoChanges missing here does not compile. */
 const changeableColumns = {
@@ -85,22 +96,44 @@ function prepareStatements(db: Db) {
     version: sql`1`.as("version"),
     idempotencyKey: sql`${key.key}`.as("idempotency_key"),
     requestHash: sql`${key.hash}`.as("request_hash"),
+    deletedAt: sql`null`.as("deleted_at"),
   });
   const keyed = { key: sql`${key}`, hash: sql`${sql.placeholder("requestHash")}` };
-  // A delete keeps the todo's key a while (idempotency/store.ts).
-  const deleted = (where: SQL | undefined) =>
-    db
-      .$with("deleted_todo")
+  // A delete: a todo whose key is live is emptied and marked deleted, so that its key stays in force
+  // until it expires; any other is deleted. Either way it is gone from the API. With it go some of the
+  // user's deleted rows whose keys have expired.
+  const removal = (where: SQL | undefined, name: string) => {
+    const emptied = db
+      .$with("emptied")
       .as(
         db
-          .delete(todos)
-          .where(where)
-          .returning({ id: todos.id, idempotencyKey: todos.idempotencyKey, requestHash: todos.requestHash, createdAt: todos.createdAt }),
+          .update(todos)
+          .set({ deletedAt: sql`now()`, title: "", description: null })
+          .where(and(where, keyIsLive))
+          .returning({ id: todos.id }),
       );
-  const removal = (where: SQL | undefined, name: string) => {
-    const gone = deleted(where);
-    const { swept, kept } = keepKey(db, gone);
-    return db.with(gone, swept, kept).select({ id: gone.id }).from(gone).prepare(name);
+    const removed = db.$with("removed").as(
+      db
+        .delete(todos)
+        .where(and(where, not(keyIsLive as SQL)))
+        .returning({ id: todos.id }),
+    );
+    const expired = db
+      .select({ id: todos.id })
+      .from(todos)
+      .where(and(eq(todos.userId, userId), isNotNull(todos.deletedAt), lt(todos.createdAt, expiredBefore)))
+      .limit(EXPIRED_PER_DELETE);
+    const purged = db.$with("purged").as(
+      db
+        .delete(todos)
+        .where(and(eq(todos.userId, userId), inArray(todos.id, expired)))
+        .returning({ id: todos.id }),
+    );
+    return db
+      .with(emptied, removed, purged)
+      .select({ deleted: sql<number>`(select count(*) from ${emptied}) + (select count(*) from ${removed})`.mapWith(Number) })
+      .from(oneRow)
+      .prepare(name);
   };
   return {
     // INSERT ... SELECT, so that the limit is checked in the statement that inserts.
@@ -116,19 +149,16 @@ function prepareStatements(db: Db) {
       .returning(versionedColumns)
       .prepare("create_todo"),
     // With an Idempotency-Key: the todo claims the key by carrying it, under the unique index on
-    // (user, key). A concurrent create with the same key waits for this one to commit, then finds it.
+    // (user, key). A concurrent create with the same key waits for this one to commit, then finds it
+    // taken; so does one that meets a delete of the todo holding the key, since the row stays.
     createWithKey: db
       .with(newUser)
       .insert(todos)
-      .select(
-        db
-          .select(newTodo(keyed))
-          .from(oneRow)
-          .where(and(underLimit, keyNotKept(db))),
-      )
+      .select(db.select(newTodo(keyed)).from(oneRow).where(underLimit))
       .onConflictDoNothing({ target: [todos.userId, todos.idempotencyKey], where: isNotNull(todos.idempotencyKey) })
       .returning(versionedColumns)
       .prepare("create_todo_with_key"),
+    // The key's own lookups see deleted rows too: a deleted todo's key still answers its replay.
     recallKey: db
       .select({
         request_hash: sql<string>`${todos.requestHash}`,
@@ -171,6 +201,7 @@ function preparePage(db: Db, { after, byCompletion }: { after: boolean; byComple
     .where(
       and(
         eq(todos.userId, userId),
+        notDeleted,
         byCompletion ? eq(todos.isCompleted, sql.placeholder("completed")) : undefined,
         after ? position : undefined,
       ),
@@ -215,7 +246,7 @@ export type GuardedOutcome<T> = T | "missing" | "version-differs";
  * The data module for one database; each call runs within the budget (circuit, deadline, safe retries).
  * `ifVersion`: apply the change only if the todo is at this version (undefined: whatever its version).
  */
-export function todoStore(db: Db, budget: Budget, keys: IdempotencyStore, { maxTodosPerUser }: { maxTodosPerUser: number }) {
+export function todoStore(db: Db, budget: Budget, { maxTodosPerUser }: { maxTodosPerUser: number }) {
   const statements = prepareStatements(db);
   const updates = new Map<string, ReturnType<typeof prepareUpdate>>();
 
@@ -266,10 +297,10 @@ export function todoStore(db: Db, budget: Budget, keys: IdempotencyStore, { maxT
     return { outcome: "replayed", todo, version: 1 };
   }
 
-  /** The live key, on the todo that holds it or kept from a deleted one. */
-  async function recall(userId: string, key: string): Promise<KeyRecord | undefined> {
+  /** The live key, on the todo that holds it (deleted or not). */
+  async function recall(userId: string, key: string): Promise<{ request_hash: string; todo_id: string; created_at: string } | undefined> {
     const [record] = await budget("recall_idempotency_key", () => statements.recallKey.execute({ userId, key }), { idempotent: true });
-    return record ?? (await keys.recall(userId, key));
+    return record;
   }
 
   async function releaseExpiredKey(userId: string, key: string): Promise<boolean> {
@@ -328,8 +359,8 @@ export function todoStore(db: Db, budget: Budget, keys: IdempotencyStore, { maxT
     async remove(userId: string, id: string, ifVersion?: number): Promise<GuardedOutcome<"removed">> {
       const conditional = ifVersion !== undefined;
       const [name, statement] = conditional ? ["delete_todo_if_version", statements.removeAtVersion] : ["delete_todo", statements.remove];
-      const deleted = await budget(name, () => statement.execute({ userId, id, ifVersion }));
-      if (deleted.length > 0) return "removed";
+      const [{ deleted } = { deleted: 0 }] = await budget(name, () => statement.execute({ userId, id, ifVersion }));
+      if (deleted > 0) return "removed";
       return conditional ? whyUnchanged(userId, id) : "missing";
     },
   };

@@ -18,7 +18,7 @@ test("migrating creates the tables, and migrating again changes nothing", async 
     expect(await tableNames(fresh.database.db)).toEqual([]);
     await migrate(fresh.database, fresh.config.database);
     await migrate(fresh.database, fresh.config.database);
-    expect(await tableNames(fresh.database.db)).toEqual(["idempotency_keys", "todos", "users"]);
+    expect(await tableNames(fresh.database.db)).toEqual(["todos", "users"]);
     const applied = await rows<{ n: number }>(fresh.database.db, sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
     expect(applied[0]?.n).toBe(journal.entries.length);
   } finally {
@@ -34,7 +34,7 @@ test.skipIf(testDriver === "pglite")(
     const fresh = await createTestDatabase({ migrated: false });
     try {
       await Promise.all([1, 2, 3, 4].map(() => migrate(fresh.database, fresh.config.database)));
-      expect(await tableNames(fresh.database.db)).toEqual(["idempotency_keys", "todos", "users"]);
+      expect(await tableNames(fresh.database.db)).toEqual(["todos", "users"]);
       const applied = await rows<{ n: number }>(fresh.database.db, sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
       expect(applied[0]?.n).toBe(journal.entries.length);
     } finally {
@@ -58,7 +58,7 @@ test.skipIf(testDriver === "pglite")(
       expect(await tableNames(fresh.database.db)).toEqual([]);
       await other.db.execute(sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`);
       await waiting;
-      expect(await tableNames(fresh.database.db)).toEqual(["idempotency_keys", "todos", "users"]);
+      expect(await tableNames(fresh.database.db)).toEqual(["todos", "users"]);
     } finally {
       await other.close();
       await fresh.drop();
@@ -107,16 +107,22 @@ test("Idempotency-Keys recorded before keys moved onto todos stay in force", asy
       db,
       sql`with u as (insert into users (id) values (${user})) insert into todos (user_id, title) values (${user}, 'kept') returning id`,
     );
-    const deletedId = crypto.randomUUID();
-    await db.execute(sql`insert into idempotency_keys (user_id, key, request_hash, todo_id)
-      values (${user}, 'live', 'hash-live', ${live?.id}), (${user}, 'deleted', 'hash-deleted', ${deletedId})`);
+    const [deletedId, expiredId] = [crypto.randomUUID(), crypto.randomUUID()];
+    await db.execute(sql`insert into idempotency_keys (user_id, key, request_hash, todo_id, created_at)
+      values (${user}, 'live', 'hash-live', ${live?.id}, now()), (${user}, 'deleted', 'hash-deleted', ${deletedId}, now()),
+        (${user}, 'expired', 'hash-expired', ${expiredId}, now() - interval '25 hours')`);
     await apply(db, [tags[movesKeys] as string]);
-    expect(await rows(db, sql`select id, idempotency_key, request_hash from todos where user_id = ${user}`)).toEqual([
-      { id: live?.id, idempotency_key: "live", request_hash: "hash-live" },
+    // The live todo holds its key; the deleted todo's live key stands in an emptied, deleted row; the expired one is gone.
+    expect(
+      await rows(
+        db,
+        sql`select id, title, idempotency_key, request_hash, deleted_at is not null as deleted from todos where user_id = ${user} order by idempotency_key`,
+      ),
+    ).toEqual([
+      { id: deletedId, title: "", idempotency_key: "deleted", request_hash: "hash-deleted", deleted: true },
+      { id: live?.id, title: "kept", idempotency_key: "live", request_hash: "hash-live", deleted: false },
     ]);
-    expect(await rows(db, sql`select key, todo_id from idempotency_keys where user_id = ${user}`)).toEqual([
-      { key: "deleted", todo_id: deletedId },
-    ]);
+    expect(await tableNames(db)).toEqual(["todos", "users"]);
   } finally {
     await fresh.drop();
   }

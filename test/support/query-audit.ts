@@ -15,7 +15,7 @@ const param = (params: unknown[], placeholder: string | undefined) =>
   placeholder?.startsWith("$") ? String(params[Number(placeholder.slice(1)) - 1]).toLowerCase() : undefined;
 
 // Tables whose every row belongs to one user: every statement touching them must be scoped to the caller.
-const USER_TABLES = ["todos", "idempotency_keys"];
+const USER_TABLES = ["todos"];
 const mentions = (query: string, table: string) => new RegExp(`\\b${table}\\b`, "i").test(query);
 
 /** Why `query` is not scoped to `userId`, or undefined when it is. */
@@ -66,10 +66,10 @@ export const auditLogger: Logger = {
   logQuery(query, params) {
     const userId = caller.getStore();
     if (!userId) {
-      if (/\btodos\b|\bidempotency_keys\b/i.test(query)) audit.unaudited++;
+      if (/\btodos\b/i.test(query)) audit.unaudited++;
       return;
     }
-    if (!/\btodos\b|\bidempotency_keys\b|"users"/i.test(query)) return;
+    if (!/\btodos\b|"users"/i.test(query)) return;
     audit.checked++;
     const problem = scopeProblem(query, params, userId);
     if (!problem) return;

@@ -134,20 +134,56 @@ describe("Idempotency-Key and the per-user limit", () => {
   });
 });
 
+describe("a deleted todo whose key is live", () => {
+  test("is gone from every operation, keeps none of its text, and leaves room under the limit", async () => {
+    const limited = testClient(suiteApp({ maxTodosPerUser: 1 }));
+    const user = newUserId();
+    const first = await createWithKey(user, "k", { title: "secret title", description: "secret text" }, limited);
+    expect((await limited.remove(user, first.json.id)).status).toBe(204);
+    const etag = first.headers.get("etag") as string;
+    expect((await limited.get(user, first.json.id)).status).toBe(404);
+    expect((await limited.call("GET", `/api/v1/todos/${first.json.id}`, { user, headers: { "if-none-match": etag } })).status).toBe(404);
+    expect((await limited.update(user, first.json.id, { title: "back" })).status).toBe(404);
+    const ifMatch = { "if-match": etag };
+    expect((await limited.call("PATCH", `/api/v1/todos/${first.json.id}`, { user, body: { title: "x" }, headers: ifMatch })).status).toBe(
+      404,
+    );
+    expect((await limited.call("DELETE", `/api/v1/todos/${first.json.id}`, { user, headers: ifMatch })).status).toBe(404);
+    expect((await limited.remove(user, first.json.id)).status).toBe(404);
+    expect((await limited.list(user)).json.count).toBe(0);
+    expect((await limited.create(user, { title: "room for one" })).status).toBe(201);
+    expect(await queryRows(db, sql`select title, description from todos where user_id = ${user} and deleted_at is not null`)).toEqual([
+      { title: "", description: null },
+    ]);
+  });
+
+  test("a retry sent together with the todo's delete replays, never makes it again", async () => {
+    for (let round = 0; round < 10; round++) {
+      const user = newUserId();
+      const key = crypto.randomUUID();
+      const first = await createWithKey(user, key, { title: "once" });
+      const [retry] = await Promise.all([createWithKey(user, key, { title: "once" }), api.remove(user, first.json.id)]);
+      expect(retry.status).toBe(201);
+      expect(retry.json.id).toBe(first.json.id);
+      expect((await api.list(user)).json.count).toBe(0);
+    }
+  });
+});
+
 describe("expiry", () => {
-  // A key's instant is its create's: the todo's created_at while the todo lives, then its kept copy's.
+  // A key's instant is its create's: the created_at of the todo's row, which a delete leaves while the key is live.
   const ageTodo = (user: string, key: string, hours: number) =>
     db.execute(
       sql`update todos set created_at = now() - make_interval(hours => ${hours}) where user_id = ${user} and idempotency_key = ${key}`,
     );
-  const ageKept = (user: string, key: string, hours: number) =>
-    db.execute(
-      sql`update idempotency_keys set created_at = now() - make_interval(hours => ${hours}) where user_id = ${user} and key = ${key}`,
-    );
+  const ageKept = ageTodo;
   const keptKeysOf = async (user: string) =>
-    (await queryRows<{ key: string }>(db, sql`select key from idempotency_keys where user_id = ${user} order by key`)).map(
-      (row) => row.key,
-    );
+    (
+      await queryRows<{ key: string }>(
+        db,
+        sql`select idempotency_key as key from todos where user_id = ${user} and deleted_at is not null order by key`,
+      )
+    ).map((row) => row.key);
 
   test("a key is remembered for 24 hours, then is free again; its todo stays, at its version", async () => {
     const user = newUserId();
@@ -192,7 +228,7 @@ describe("expiry", () => {
     expect((await api.list(user)).json.count).toBe(1);
   });
 
-  test("a delete removes its user's expired keys of deleted todos, and no one else's", async () => {
+  test("a delete removes its user's deleted rows whose keys expired, and no one else's", async () => {
     const user = newUserId();
     const other = newUserId();
     const removeKeyed = async (owner: string, key: string) => api.remove(owner, (await createWithKey(owner, key, { title: key })).json.id);
@@ -207,11 +243,12 @@ describe("expiry", () => {
     expect(await keptKeysOf(other)).toEqual(["a"]);
   });
 
-  test("a todo deleted after its key expired leaves no key behind", async () => {
+  test("a todo deleted after its key expired leaves nothing behind", async () => {
     const user = newUserId();
     const first = await createWithKey(user, "k", { title: "old" });
     await ageTodo(user, "k", 25);
     await api.remove(user, first.json.id);
     expect(await keptKeysOf(user)).toEqual([]);
+    expect(await queryRows(db, sql`select id from todos where user_id = ${user}`)).toEqual([]);
   });
 });
