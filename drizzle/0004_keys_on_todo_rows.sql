@@ -13,3 +13,8 @@ WHERE k."created_at" >= now() - interval '24 hours'
 DROP TABLE "idempotency_keys" CASCADE;--> statement-breakpoint
 CREATE UNIQUE INDEX "todos_user_idempotency_key_idx" ON "todos" USING btree ("user_id","idempotency_key") WHERE "todos"."idempotency_key" is not null;--> statement-breakpoint
 CREATE INDEX "todos_user_deleted_idx" ON "todos" USING btree ("user_id","created_at") WHERE "todos"."deleted_at" is not null;
+--> statement-breakpoint
+DROP INDEX "todos_user_created_idx";--> statement-breakpoint
+DROP INDEX "todos_user_completed_created_idx";--> statement-breakpoint
+CREATE INDEX "todos_user_created_idx" ON "todos" USING btree ("user_id","created_at" DESC NULLS FIRST,"id" DESC NULLS FIRST) WHERE "todos"."deleted_at" is null;--> statement-breakpoint
+CREATE INDEX "todos_user_completed_created_idx" ON "todos" USING btree ("user_id","is_completed","created_at" DESC NULLS FIRST,"id" DESC NULLS FIRST) WHERE "todos"."deleted_at" is null;

@@ -43,15 +43,15 @@ export const todos = pgTable(
   },
   // NULLS FIRST matches a plain `ORDER BY ... DESC`, so a page query walks an index from its
   // position and reads only the page's rows. The second index serves `completed=`: with the first
-  // alone, a page of the few completed todos among many would read past every open one.
+  // alone, a page of the few completed todos among many would read past every open one. Both hold
+  // todos only, not deleted rows: a page, and the count against the limit, never read past those.
   (table) => [
-    index("todos_user_created_idx").on(table.userId, table.createdAt.desc().nullsFirst(), table.id.desc().nullsFirst()),
-    index("todos_user_completed_created_idx").on(
-      table.userId,
-      table.isCompleted,
-      table.createdAt.desc().nullsFirst(),
-      table.id.desc().nullsFirst(),
-    ),
+    index("todos_user_created_idx")
+      .on(table.userId, table.createdAt.desc().nullsFirst(), table.id.desc().nullsFirst())
+      .where(sql`${table.deletedAt} is null`),
+    index("todos_user_completed_created_idx")
+      .on(table.userId, table.isCompleted, table.createdAt.desc().nullsFirst(), table.id.desc().nullsFirst())
+      .where(sql`${table.deletedAt} is null`),
     // Keyed by user and id together, and by nothing else: looking up another user's id costs what a
     // missing one does. A key on id alone was a hit filtered afterwards, which timing could tell apart.
     primaryKey({ name: "todos_pkey", columns: [table.userId, table.id] }),

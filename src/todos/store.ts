@@ -59,7 +59,8 @@ const ownTodo = and(eq(todos.userId, userId), eq(todos.id, sql.placeholder("id")
 // If-Match: the version is checked in the statement that changes the row, so nothing can come between.
 const ownTodoAtVersion = and(ownTodo, eq(todos.version, sql.placeholder("ifVersion")));
 const maxTodos = sql.placeholder("maxTodos");
-// Counting stops at the limit, so a user near it costs at most that many index entries.
+// Counting stops at the limit, so a user near it costs at most that many index entries (of todos only:
+// the index it reads holds no deleted rows).
 const oneRow = sql`(values (1)) as one_row(x)`;
 const underLimit = sql`(select count(*) from (select from ${todos} where ${todos.userId} = ${userId} and ${notDeleted} limit ${maxTodos}) as existing) < ${maxTodos}`;
 
@@ -68,7 +69,10 @@ const requestHash = (title: string, description: string | null) =>
   new Bun.CryptoHasher("sha256").update(JSON.stringify([title, description])).digest("hex");
 // A key made before this is expired: as if never used.
 const expiredBefore = sql`now() - make_interval(hours => ${sql.raw(String(IDEMPOTENCY_KEY_HOURS))})`;
-const keyIsLive = and(isNotNull(todos.idempotencyKey), gte(todos.createdAt, expiredBefore));
+// A todo made with a key has a request hash too, and only then. Tested on the hash rather than the key:
+// a condition on the key would let Postgres serve a delete by id from the key's partial index, reading
+// every keyed row of the user, where the primary key finds the one row.
+const keyIsLive = and(isNotNull(todos.requestHash), gte(todos.createdAt, expiredBefore));
 // Each delete also removes at most this many of its user's deleted rows whose keys have expired:
 // removal keeps pace with the deletes that leave them, with no job to run and no unbounded delete.
 const EXPIRED_PER_DELETE = 100;
@@ -122,6 +126,7 @@ function prepareStatements(db: Db) {
       .select({ id: todos.id })
       .from(todos)
       .where(and(eq(todos.userId, userId), isNotNull(todos.deletedAt), lt(todos.createdAt, expiredBefore)))
+      .orderBy(todos.createdAt)
       .limit(EXPIRED_PER_DELETE);
     // `= any(array(...))`, not `in (...)`: the ids are found once, through the partial index on deleted
     // rows. As `in`, Postgres may plan a join that reads the user's rows again for each of their rows.
