@@ -122,18 +122,15 @@ function prepareStatements(db: Db) {
         .where(and(where, not(keyIsLive as SQL)))
         .returning({ id: todos.id }),
     );
-    const expired = db
-      .select({ id: todos.id })
-      .from(todos)
-      .where(and(eq(todos.userId, userId), isNotNull(todos.deletedAt), lt(todos.createdAt, expiredBefore)))
-      .orderBy(todos.createdAt)
-      .limit(EXPIRED_PER_DELETE);
+    const expiredDeleted = and(eq(todos.userId, userId), isNotNull(todos.deletedAt), lt(todos.createdAt, expiredBefore));
+    const oldest = db.select({ id: todos.id }).from(todos).where(expiredDeleted).orderBy(todos.createdAt).limit(EXPIRED_PER_DELETE);
     // `= any(array(...))`, not `in (...)`: the ids are found once, through the partial index on deleted
-    // rows. As `in`, Postgres may plan a join that reads the user's rows again for each of their rows.
+    // rows, and the delete itself reads that index too (the conditions repeated): as `in`, or by id
+    // alone, Postgres may plan it to read all the user's rows, or all of them again for each one.
     const purged = db.$with("purged").as(
       db
         .delete(todos)
-        .where(and(eq(todos.userId, userId), sql`${todos.id} = any(array(${expired}))`))
+        .where(and(expiredDeleted, sql`${todos.id} = any(array(${oldest}))`))
         .returning({ id: todos.id }),
     );
     return db
