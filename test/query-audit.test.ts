@@ -34,6 +34,16 @@ describe("the query audit flags", () => {
       [me, other, me],
     ],
     [
+      "a read that does not say whether deleted rows count",
+      'select "id" from "todos" where ("todos"."user_id" = $1 and "todos"."id" = $2)',
+      [me, other],
+    ],
+    [
+      "a delete that does not, next to one that does",
+      'with "a" as (delete from "todos" where ("todos"."user_id" = $1 and "todos"."deleted_at" is null)) update "todos" set "title" = $2 where "todos"."user_id" = $1',
+      [me, "x"],
+    ],
+    [
       "a scoped read next to an unscoped one",
       'select "id" from "todos" where "todos"."user_id" = $1 union all select "id" from "todos" where "todos"."id" = $2',
       [me, other],
@@ -44,7 +54,16 @@ describe("the query audit flags", () => {
 });
 
 test("the audit passes statements scoped to the caller", () => {
-  expect(scopeProblem('select "id" from "todos" where ("todos"."user_id" = $1 and "todos"."id" = $2)', [me, other], me)).toBeUndefined();
+  expect(
+    scopeProblem(
+      'select "id" from "todos" where ("todos"."user_id" = $1 and "todos"."id" = $2 and "todos"."deleted_at" is null)',
+      [me, other],
+      me,
+    ),
+  ).toBeUndefined();
+  expect(
+    scopeProblem('select "id" from "todos" where ("todos"."user_id" = $1 and "todos"."idempotency_key" = $2)', [me, "k"], me),
+  ).toBeUndefined();
   expect(
     scopeProblem(
       'with "new_user" as (insert into "users" ("id") values ($1) on conflict do nothing returning "id") insert into "todos" ("id", "user_id", "title", "description", "is_completed", "created_at") values (default, $2, $3, $4, default, default)',

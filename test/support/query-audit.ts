@@ -59,7 +59,19 @@ function tableScopeProblem(query: string, params: unknown[], userId: string, tab
   const owners = [...query.matchAll(new RegExp(`"${table}"\\."user_id" = (\\$\\d+)`, "g"))].map((match) => param(params, match[1]));
   if (owners.length < uses)
     return owners.length === 0 ? "has no user_id predicate" : `reads ${table} ${uses} times with ${owners.length} user_id predicates`;
-  return owners.every((owner) => owner === userId) ? undefined : "is scoped to another user";
+  if (!owners.every((owner) => owner === userId)) return "is scoped to another user";
+  if (table === "todos") return deletedRowsProblem(query, uses);
+  return undefined;
+}
+
+/**
+ * A deleted todo kept for its Idempotency-Key (src/db/schema.ts) is no todo: each place a statement reads
+ * or changes todos says whether it wants deleted rows (`deleted_at is null`, or `is not null` to sweep
+ * them), or looks a key up (`idempotency_key = $n`), which must see them.
+ */
+function deletedRowsProblem(query: string, uses: number): string | undefined {
+  const saysWhich = query.match(/"todos"\."deleted_at" is (?:not )?null|"todos"\."idempotency_key" = \$\d+/g)?.length ?? 0;
+  return saysWhich >= uses ? undefined : `reads todos ${uses} times but says ${saysWhich} times whether deleted rows count`;
 }
 
 export const auditLogger: Logger = {
