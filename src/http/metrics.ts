@@ -1,11 +1,12 @@
 // Prometheus metrics, rendered by prom-client: requests by method, route template and status; database
 // calls by operation; the circuit; the pool where the driver tells; the process (registered by index.ts).
 import { Elysia, StatusMap } from "elysia";
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { Budget } from "../db/budget";
 import { type Circuit, DatabaseDownError, DatabaseNotReadyError } from "../db/circuit";
 import type { Database } from "../db/connect";
 import { classifyDatabaseError } from "../db/errors";
+import { RecordedHistogram } from "./recorded-histogram";
 import { elapsedMs } from "./request-log";
 
 export const METRICS_PATH = "/metrics";
@@ -61,27 +62,36 @@ function seriesCache<K, V>(make: (key: K) => V) {
 }
 
 function requestMetrics(registry: Registry) {
-  const labelNames = ["method", "route", "status"] as const;
-  const requests = new Counter({ name: "http_requests_total", help: "HTTP requests answered", labelNames, registers: [registry] });
-  const duration = new Histogram({
-    name: "http_request_duration_seconds",
-    help: "From the request's arrival to its answer being written",
-    labelNames,
-    buckets: SECONDS_BUCKETS,
+  const duration = new RecordedHistogram(
+    "http_request_duration_seconds",
+    "From the request's arrival to its answer being written",
+    SECONDS_BUCKETS,
+    registry,
+  );
+  // The count of each series is the histogram's: one record per request serves both, read when scraped.
+  const counted: { labels: Record<string, string>; count(): number }[] = [];
+  new Counter({
+    name: "http_requests_total",
+    help: "HTTP requests answered",
+    labelNames: ["method", "route", "status"],
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const { labels, count } of counted) this.inc(labels, count());
+    },
   });
   const byMethod = seriesCache((method: string) =>
     seriesCache((route: string) =>
       seriesCache((status: number) => {
         const labels = { method, route, status: String(status) };
-        return { count: requests.labels(labels), seconds: duration.labels(labels) };
+        const series = duration.series(labels);
+        counted.push({ labels, count: series.count });
+        return series;
       }),
     ),
   );
   return (method: string, route: string, status: number, seconds: number) => {
-    const series = byMethod(KNOWN_METHODS.has(method) ? method : "other")(route)(status);
-    series.count.inc();
-    series.seconds.observe(seconds);
+    byMethod(KNOWN_METHODS.has(method) ? method : "other")(route)(status)(seconds);
   };
 }
 
@@ -93,13 +103,12 @@ function failureReason(error: unknown): string {
 }
 
 function databaseMetrics({ registry, circuit, connections }: MetricsOptions) {
-  const duration = new Histogram({
-    name: "db_call_duration_seconds",
-    help: "One named database call, its retries included",
-    labelNames: ["operation"],
-    buckets: SECONDS_BUCKETS,
-    registers: [registry],
-  });
+  const duration = new RecordedHistogram(
+    "db_call_duration_seconds",
+    "One named database call, its retries included",
+    SECONDS_BUCKETS,
+    registry,
+  );
   const failures = new Counter({
     name: "db_call_failures_total",
     help: "Database calls that failed: not_ready, circuit_open, unreachable, unavailable (dropped or too slow), invalid_input, error",
@@ -127,7 +136,7 @@ function databaseMetrics({ registry, circuit, connections }: MetricsOptions) {
       },
     });
   }
-  const durationOf = seriesCache((operation: string) => duration.labels(operation));
+  const durationOf = seriesCache((operation: string) => duration.series({ operation }));
   return (budget: Budget): Budget =>
     async (operation, work, options) => {
       const started = performance.now();
@@ -137,7 +146,7 @@ function databaseMetrics({ registry, circuit, connections }: MetricsOptions) {
         failures.inc({ operation, reason: failureReason(error) });
         throw error;
       } finally {
-        durationOf(operation).observe((performance.now() - started) / 1000);
+        durationOf(operation)((performance.now() - started) / 1000);
       }
     };
 }

@@ -1,8 +1,10 @@
 // GET /metrics: Prometheus text that a strict parser accepts, counters that move by exactly the
 // requests made, labelled by route template and status. Each app has a registry of its own.
 import { describe, expect, test } from "bun:test";
+import { Registry } from "prom-client";
 import { createApp } from "../../src/app";
 import { processMetricsRegistry } from "../../src/http/metrics";
+import { RecordedHistogram } from "../../src/http/recorded-histogram";
 import { newUserId, sharedDatabase, testClient } from "../support/api";
 import { testDriver } from "../support/database";
 import { parsePrometheusText, sampleValue } from "../support/prometheus";
@@ -110,5 +112,26 @@ describe("GET /metrics", () => {
     const { status, json } = await api.call("GET", "/metrics");
     expect(status).toBe(404);
     expect(json.error_code).toBe("NOT_FOUND");
+  });
+});
+
+describe("RecordedHistogram", () => {
+  test("renders cumulative buckets, +Inf, sum and count per series, as Prometheus parses them; reset zeroes them", async () => {
+    const registry = new Registry();
+    const histogram = new RecordedHistogram("work_seconds", "How long work took", [0.1, 1], registry);
+    const fast = histogram.series({ kind: "fast" });
+    const slow = histogram.series({ kind: "slow" });
+    for (const seconds of [0.05, 0.1, 0.5]) fast(seconds);
+    slow(2);
+    let families = parsePrometheusText(await registry.metrics());
+    const bucket = (kind: string, le: string) => sampleValue(families, "work_seconds_bucket", { kind, le });
+    expect([bucket("fast", "0.1"), bucket("fast", "1"), bucket("fast", "+Inf")]).toEqual([2, 3, 3]);
+    expect([bucket("slow", "0.1"), bucket("slow", "1"), bucket("slow", "+Inf")]).toEqual([0, 0, 1]);
+    expect(sampleValue(families, "work_seconds_sum", { kind: "fast" })).toBeCloseTo(0.65);
+    expect(sampleValue(families, "work_seconds_count", { kind: "slow" })).toBe(1);
+    registry.resetMetrics();
+    families = parsePrometheusText(await registry.metrics());
+    expect(sampleValue(families, "work_seconds_count", { kind: "fast" })).toBe(0);
+    expect(bucket("fast", "+Inf")).toBe(0);
   });
 });
