@@ -30,13 +30,13 @@ function number(name: string, fallback: number, { min = 1, integer = true } = {}
 export function readSettings(): Settings {
   return {
     adminUrl: process.env.BENCH_DATABASE_URL?.trim() || "postgres://postgres@127.0.0.1:5432/postgres",
-    durationS: number("BENCH_DURATION", 10),
+    durationS: number("BENCH_DURATION", 6),
     warmupS: number("BENCH_WARMUP", 3, { min: 0 }),
     connections: number("BENCH_CONNECTIONS", 32),
     threads: number("BENCH_THREADS", 2),
     poolMax: number("BENCH_POOL_MAX", 10),
     rateFraction: number("BENCH_RATE_FRACTION", 0.5, { min: 0.01, integer: false }),
-    rounds: number("BENCH_ROUNDS", 3),
+    rounds: number("BENCH_ROUNDS", 5),
     startupRuns: number("BENCH_STARTUP_RUNS", 5),
     cases: (process.env.BENCH_CASES ?? "")
       .split(",")
