@@ -4,7 +4,7 @@ import { cors } from "@elysiajs/cors";
 import { Elysia } from "elysia";
 import { Registry } from "prom-client";
 import type { Config } from "./config";
-import { createBudget, within } from "./db/budget";
+import { answeredWithin, createBudget } from "./db/budget";
 import { createCircuit, DatabaseDownError } from "./db/circuit";
 import type { Database } from "./db/connect";
 import { apiReference } from "./http/api-reference";
@@ -47,7 +47,7 @@ export function createApp({
 }: AppDeps) {
   const budgetMs = config.database.queryTimeoutMs;
   const circuit = createCircuit({
-    probe: () => within(database.ping(), budgetMs),
+    probe: () => answeredWithin(database.ping(), budgetMs),
     logger,
     suspectProbes: config.database.poolMax + 1,
   });

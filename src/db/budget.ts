@@ -1,6 +1,7 @@
 // Every database call of a request runs within a budget: the circuit (known down answers at
 // once), a deadline, and retries only where repeating cannot apply a write twice.
 import { backoff } from "../backoff";
+import { within } from "../deadline";
 import { type Circuit, DatabaseNotReadyError } from "./circuit";
 import { classifyDatabaseError, DatabaseUnavailableError } from "./errors";
 
@@ -17,23 +18,9 @@ export type BudgetOptions = {
   circuit: Circuit;
 };
 
-export function within<T>(work: Promise<T>, ms: number): Promise<T> {
-  // One promise and one timer per call, on every database call of every request: no Promise.race.
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new DatabaseUnavailableError(`the database did not answer within ${ms} ms`)), ms);
-    // Promise.resolve: a Drizzle query is a thenable whose then() may throw as it builds the SQL.
-    Promise.resolve(work).then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
+/** `work`, failing as unavailable once `ms` have passed without an answer. */
+export const answeredWithin = <T>(work: Promise<T>, ms: number): Promise<T> =>
+  within(work, ms, () => new DatabaseUnavailableError(`the database did not answer within ${ms} ms`));
 
 export function createBudget({ budgetMs, isReady = () => true, circuit }: BudgetOptions): Budget {
   return async (_operation, work, { idempotent = false } = {}) => {
@@ -42,7 +29,7 @@ export function createBudget({ budgetMs, isReady = () => true, circuit }: Budget
     for (let attempt = 0; ; attempt++) {
       circuit.check();
       try {
-        return await within(work(), Math.max(1, deadline - Date.now()));
+        return await answeredWithin(work(), Math.max(1, deadline - Date.now()));
       } catch (error) {
         const fault = classifyDatabaseError(error);
         // No connection could be made: every other request would wait for the same refusal.

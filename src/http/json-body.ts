@@ -1,4 +1,5 @@
 // Request bodies: JSON only, size- and time-limited, parsed once.
+import { within } from "../deadline";
 import { ApiError } from "./problem";
 
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
@@ -23,14 +24,6 @@ async function readBytes(request: Request, limit: number, timeoutMs: number): Pr
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
   if (!request.body) return new Uint8Array(0);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  // A body sent one byte every few seconds would hold its memory and a connection for as long as it likes.
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new ApiError(408, "REQUEST_TIMEOUT", `The request body did not arrive within ${timeoutMs} ms; send it at once.`)),
-      timeoutMs,
-    );
-  });
   // With a declared length, HTTP framing stops Bun at that many bytes: one read, no stream callbacks.
   // (A Request built in-process is not framed, hence the check after reading.)
   const body =
@@ -40,7 +33,12 @@ async function readBytes(request: Request, limit: number, timeoutMs: number): Pr
           return new Uint8Array(buffer);
         })
       : readChunks(request.body, limit);
-  return Promise.race([body, deadline]).finally(() => clearTimeout(timer));
+  // A body sent one byte every few seconds would hold its memory and a connection for as long as it likes.
+  return within(
+    body,
+    timeoutMs,
+    () => new ApiError(408, "REQUEST_TIMEOUT", `The request body did not arrive within ${timeoutMs} ms; send it at once.`),
+  );
 }
 
 // One decoder for every body: decode() without { stream: true } starts afresh each time.
@@ -93,7 +91,11 @@ const TOKEN = /("[^"\\]*(?:\\.[^"\\]*)*")(\s*:)?|[{}[\]]/g;
  */
 export function jsonShapeProblem(text: string): string | undefined {
   const open: (Set<string> | null)[] = []; // per open bracket: an object's keys so far, or null for an array
-  for (const [token, literal, colon] of text.matchAll(TOKEN)) {
+  // exec, not matchAll, which copies the expression on every call. The loop is synchronous, so sharing
+  // TOKEN's lastIndex is safe.
+  TOKEN.lastIndex = 0;
+  for (let match = TOKEN.exec(text); match !== null; match = TOKEN.exec(text)) {
+    const [token, literal, colon] = match;
     if (token === "{" || token === "[") {
       open.push(token === "{" ? new Set() : null);
       if (open.length > MAX_DEPTH) return `is nested more than ${MAX_DEPTH} levels deep`;
