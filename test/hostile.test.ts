@@ -231,6 +231,8 @@ describe("5. duplicate keys", () => {
     ["__proto__ twice", '{"__proto__":1,"__proto__":2,"title":"x"}', "__proto__"],
     ["a key with an escaped quote", String.raw`{"a\"b":1,"a\u0022b":2,"title":"x"}`, 'a"b'],
     ["a duplicate inside a nested object", '{"title":"a","description":{"k":1,"k":2}}', "k"],
+    ["a key ending in an escaped backslash", String.raw`{"a\\":1,"a\\":2,"title":"x"}`, "a\\"],
+    ["brackets and quotes inside a value between them", String.raw`{"title":"{[\"]}","title":"b"}`, "title"],
   ])("%s is refused with 400 naming the key, and nothing is stored", async (_, body, key) => {
     const user = newUserId();
     const reply = await post(user, body);
