@@ -60,7 +60,7 @@ function header(results: Results): string[] {
     `- Date: ${results.date}`,
     `- Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGb.toFixed(0)} GB, Linux ${m.kernel}; load average ${m.loadAverage.map((v) => v.toFixed(2)).join(" / ")} (1/5/15 min) at the start`,
     `- Bun ${m.bun}; PostgreSQL ${m.postgres} on the same machine; wrk, the service, the floor and Postgres share the cores`,
-    `- Closed loop: \`wrk -t ${s.threads} -c ${s.connections}\`, ${s.warmupS} s warm-up then ${s.durationS} s measured, per case and target; ${s.rounds} round(s): each side's median round, and the median of the rounds' ratios with their range`,
+    `- Closed loop: \`wrk -t ${s.threads} -c ${s.connections}\`, ${s.warmupS} s warm-up (${Math.max(s.warmupS, s.firstWarmupS)} s before a case's first round) then ${s.durationS} s measured, per case and target; ${s.rounds} round(s): each side's median round, and the median of the rounds' ratios with their range`,
     `- Both processes: \`DB_POOL_MAX=${s.poolMax}\`; the service with \`LOG_LEVEL=warn\` (at \`info\` it writes a JSON line per request, which would dominate)`,
     "",
   );

@@ -5,6 +5,8 @@ export type Settings = {
   adminUrl: string;
   durationS: number;
   warmupS: number;
+  /** The warm-up before a case's first round: a process's first requests on a route run before the JIT has compiled it. */
+  firstWarmupS: number;
   connections: number;
   threads: number;
   /** DB_POOL_MAX for the service and the floor alike. */
@@ -32,6 +34,7 @@ export function readSettings(): Settings {
     adminUrl: process.env.BENCH_DATABASE_URL?.trim() || "postgres://postgres@127.0.0.1:5432/postgres",
     durationS: number("BENCH_DURATION", 6),
     warmupS: number("BENCH_WARMUP", 3, { min: 0 }),
+    firstWarmupS: number("BENCH_FIRST_WARMUP", 10, { min: 0 }),
     connections: number("BENCH_CONNECTIONS", 32),
     threads: number("BENCH_THREADS", 2),
     poolMax: number("BENCH_POOL_MAX", 10),
