@@ -156,8 +156,9 @@ export function metrics(options: MetricsOptions) {
   const { registry } = options;
   const record = requestMetrics(registry);
   const plugin = new Elysia()
-    .onAfterResponse({ as: "global" }, ({ request, set, route }) => {
-      const elapsed = elapsedMs(request);
+    .onAfterResponse({ as: "global" }, (context) => {
+      const { request, set, route } = context;
+      const elapsed = elapsedMs(context);
       if (elapsed === undefined) return;
       const status = typeof set.status === "number" ? set.status : (StatusMap[set.status as keyof typeof StatusMap] ?? 200);
       record(request.method, route || UNMATCHED_ROUTE, status, elapsed / 1000);
