@@ -10,7 +10,7 @@ import { measureIdTiming } from "./lib/id-timing";
 import { type Comparison, compare, launchComparisons, type ObservabilityResult, tracedCases } from "./lib/observability";
 import { type OpenLoopResult, runOpenLoop } from "./lib/open-loop";
 import { measureOutage } from "./lib/outage";
-import { type Launched, launch, logDir, readMemory, sampleRss, waitForOk } from "./lib/processes";
+import { type CpuPerRequest, countCpu, type Launched, launch, logDir, readMemory, sampleRss, waitForOk } from "./lib/processes";
 import { type Pair, type Results, renderMarkdown, totalErrors } from "./lib/report";
 import { readSettings, type Settings } from "./lib/settings";
 import { measureStartup, postgresRestart, serviceScript, summarise, timeFirstAnswers } from "./lib/startup";
@@ -152,7 +152,13 @@ const loadOf = (c: Case, target: Target, process: Launched): Load => ({
   uniqueKeyPrefix: c.uniqueKeys ? `${target}-${crypto.randomUUID()}` : undefined,
 });
 
-type CaseResult = { closed: Pair<ClosedLoopResult>; ratios: number[]; open?: Pair<OpenLoopResult>; peakRssMb: Pair<number> };
+type CaseResult = {
+  closed: Pair<ClosedLoopResult>;
+  ratios: number[];
+  cpu: Pair<CpuPerRequest>;
+  open?: Pair<OpenLoopResult>;
+  peakRssMb: Pair<number>;
+};
 
 /** The middle value: with three rounds, one lucky (or unlucky) round cannot move it. */
 const median = <T>(values: T[], by: (value: T) => number): T =>
@@ -194,13 +200,16 @@ async function runCase(settings: Settings, c: Case, processes: Pair<Launched>): 
   const shape = { connections: c.connections ?? settings.connections, threads: settings.threads };
   const rounds: Pair<ClosedLoopResult[]> = { service: [], floor: [] };
   const peakRssMb = { service: 0, floor: 0 };
+  const cpu: Pair<CpuPerRequest[]> = { service: [], floor: [] };
   for (let round = 0; round < settings.rounds; round++) {
     for (const target of round % 2 === 0 ? (["service", "floor"] as const) : (["floor", "service"] as const)) {
       const load = loadOf(c, target, processes[target]);
       const warmupS = round === 0 ? Math.max(settings.warmupS, settings.firstWarmupS) : settings.warmupS;
       if (warmupS > 0) await runWrk(load, { ...shape, durationS: warmupS });
       const sampler = sampleRss(processes[target].proc.pid);
+      const cpuCount = await countCpu(processes[target].proc.pid);
       const result = await runWrk(load, { ...shape, durationS: settings.durationS });
+      cpu[target].push(await cpuCount.stop(result.requests));
       peakRssMb[target] = Math.max(peakRssMb[target], await sampler.stop());
       log(
         `  ${c.name} · ${target}: ${Math.round(result.rps)} req/s, ${summary(result.p50Ms, result.p99Ms, result.httpErrors + result.socketErrors)}`,
@@ -210,8 +219,12 @@ async function runCase(settings: Settings, c: Case, processes: Pair<Launched>): 
   }
   const closed = { service: median(rounds.service, (run) => run.rps), floor: median(rounds.floor, (run) => run.rps) };
   const ratios = rounds.service.map((run, round) => run.rps / (rounds.floor[round] as ClosedLoopResult).rps);
+  const medianCpu = (runs: CpuPerRequest[]) => ({
+    processUs: median(runs, (run) => run.processUs).processUs,
+    machineUs: median(runs, (run) => run.machineUs).machineUs,
+  });
   const open = c.openLoop ? await runOpenLoops(settings, c, processes, closed.service.rps) : undefined;
-  return { closed, ratios, open, peakRssMb };
+  return { closed, ratios, cpu: { service: medianCpu(cpu.service), floor: medianCpu(cpu.floor) }, open, peakRssMb };
 }
 
 /** Both sides at the same fixed rate: a share of what the service sustained in the closed loop. */
@@ -296,8 +309,8 @@ async function main(settings: Settings, cleanups: (() => Promise<void>)[]): Prom
   let memoryCasePeakRssMb = { service: 0, floor: 0 };
   const chosen = (c: Case) => settings.cases.length === 0 || settings.cases.some((part) => c.name.toLowerCase().includes(part));
   for (const c of defineCases(fixtures).filter(chosen)) {
-    const { closed, ratios, open, peakRssMb } = await runCase(settings, c, processes);
-    closedLoop.push({ name: c.name, result: closed, ratios });
+    const { closed, ratios, cpu, open, peakRssMb } = await runCase(settings, c, processes);
+    closedLoop.push({ name: c.name, result: closed, ratios, cpu });
     if (open) openLoop.push({ name: c.name, result: open });
     if (c.name === memoryCase) memoryCasePeakRssMb = peakRssMb;
     await measureObservability(settings, c, processes, comparison, observability);

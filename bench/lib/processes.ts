@@ -89,3 +89,37 @@ export function sampleRss(pid: number, everyMs = 100) {
     },
   };
 }
+
+/** CPU time spent per request: by one process, and by the whole machine (that process, Postgres, wrk, the kernel). */
+export type CpuPerRequest = { processUs: number; machineUs: number };
+
+// /proc counts CPU time in clock ticks of 10 ms (USER_HZ is 100 on Linux).
+const TICK_US = 10_000;
+
+/** utime + stime of a process: fields 14 and 15 of /proc/<pid>/stat, counted after the command's closing parenthesis. */
+async function processTicks(pid: number): Promise<number> {
+  const stat = await Bun.file(`/proc/${pid}/stat`).text();
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/** Ticks all cores have spent working since boot (not idle, iowait, or stolen by the hypervisor): /proc/stat's first line. */
+async function machineBusyTicks(): Promise<number> {
+  const [, ...counts] = (await Bun.file("/proc/stat").text()).split("\n", 1)[0]?.trim().split(/\s+/) ?? [];
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = counts.map(Number);
+  return user + nice + system + irq + softirq;
+}
+
+/**
+ * Starts counting CPU time; stop() divides it by the requests answered meanwhile. Less noisy than throughput
+ * on a shared machine: a slow spell stretches both the time and the requests, not the CPU per request.
+ */
+export async function countCpu(pid: number) {
+  const [process0, machine0] = await Promise.all([processTicks(pid), machineBusyTicks()]);
+  return {
+    async stop(requests: number): Promise<CpuPerRequest> {
+      const [process1, machine1] = await Promise.all([processTicks(pid), machineBusyTicks()]);
+      return { processUs: ((process1 - process0) * TICK_US) / requests, machineUs: ((machine1 - machine0) * TICK_US) / requests };
+    },
+  };
+}

@@ -4,7 +4,7 @@ import { type IdTimingResult, idTimingTable } from "./id-timing";
 import { metricsMet, minMetricsRatio, type ObservabilityResult, observabilityTable } from "./observability";
 import type { OpenLoopResult } from "./open-loop";
 import { type OutageResult, outageTable } from "./outage";
-import type { Memory } from "./processes";
+import type { CpuPerRequest, Memory } from "./processes";
 import type { Settings } from "./settings";
 import { postgresRestart, type StartupSummary } from "./startup";
 import type { ClosedLoopResult } from "./wrk";
@@ -16,7 +16,7 @@ export type Results = {
   machine: { cores: number; cpu: string; memoryGb: number; kernel: string; bun: string; postgres: string; loadAverage: number[] };
   settings: Settings;
   /** Each side's median round, and the service/floor ratio of every round (rounds pair up in time). */
-  closedLoop: { name: string; result: Pair<ClosedLoopResult>; ratios: number[] }[];
+  closedLoop: { name: string; result: Pair<ClosedLoopResult>; ratios: number[]; cpu: Pair<CpuPerRequest> }[];
   openLoop: { name: string; result: Pair<OpenLoopResult> }[];
   memory: Pair<{ idle: Memory; peakRssUnderLoadMb: number; hwmMb: number }>;
   startup: StartupSummary[];
@@ -82,6 +82,24 @@ function closedLoopTable(results: Results): string[] {
     const flag = ratio < targets.minRatio ? ` **(< ${targets.minRatio})**` : "";
     lines.push(
       `| ${name} | ${int(service.rps)} | ${int(floor.rps)} | ${ratio.toFixed(2)}${flag}${range} | ${ms(service.p50Ms)} | ${ms(service.p99Ms)} | ${ms(floor.p50Ms)} | ${ms(floor.p99Ms)} | ${errors(service)} / ${errors(floor)} |`,
+    );
+  }
+  return [...lines, ""];
+}
+
+function cpuTable(results: Results): string[] {
+  const lines = [
+    "## CPU per request (closed loop, the same rounds)",
+    "",
+    "CPU time spent during each measured run, divided by the requests answered; the median round of each side. The whole machine is that process, Postgres, wrk and the kernel: on cores they share, throughput follows it, so its floor / service ratio is what the throughput ratio tends to, less moved by a slow spell (which stretches the time and the requests alike).",
+    "",
+    "| case | service process µs | floor process µs | whole machine µs, service / floor | floor / service, whole machine |",
+    "|---|--:|--:|--:|--:|",
+  ];
+  for (const { name, cpu } of results.closedLoop) {
+    const { service, floor } = cpu;
+    lines.push(
+      `| ${name} | ${service.processUs.toFixed(1)} | ${floor.processUs.toFixed(1)} | ${service.machineUs.toFixed(1)} / ${floor.machineUs.toFixed(1)} | ${(floor.machineUs / service.machineUs).toFixed(2)} |`,
     );
   }
   return [...lines, ""];
@@ -173,6 +191,7 @@ export function renderMarkdown(results: Results): string {
   return [
     ...header(results),
     ...closedLoopTable(results),
+    ...cpuTable(results),
     ...openLoopTable(results),
     ...memoryTable(results),
     ...startupTable(results),
