@@ -255,7 +255,9 @@ export function todoStore(db: Db, budget: Budget, { maxTodosPerUser }: { maxTodo
   const updates = new Map<string, ReturnType<typeof prepareUpdate>>();
 
   async function versionOf(userId: string, id: string): Promise<number | undefined> {
-    const [row] = await budget("todo_version", () => statements.version.execute({ userId, id }), { idempotent: true });
+    const [row] = await budget("todo_version", () => driverRows<{ version: number }>(statements.version, { userId, id }), {
+      idempotent: true,
+    });
     return row?.version;
   }
 
