@@ -156,9 +156,8 @@ export function metrics(options: MetricsOptions) {
   const { registry } = options;
   const record = requestMetrics(registry);
   const plugin = new Elysia()
-    .onAfterResponse({ as: "global" }, (context) => {
-      const { request, set, route } = context;
-      const elapsed = elapsedMs(context);
+    .onAfterResponse({ as: "global" }, ({ request, set, route }) => {
+      const elapsed = elapsedMs(request);
       if (elapsed === undefined) return;
       const status = typeof set.status === "number" ? set.status : (StatusMap[set.status as keyof typeof StatusMap] ?? 200);
       record(request.method, route || UNMATCHED_ROUTE, status, elapsed / 1000);
