@@ -11,6 +11,7 @@ import type { Config } from "../src/config";
 import { createLogger } from "../src/log";
 import type { TodoStore } from "../src/todos/store";
 import { newUserId, sharedDatabase, testClient } from "./support/api";
+import { listeningAddresses, nonLoopbackIPv4, tryConnect } from "./support/listening-sockets";
 import { failedStart, startService } from "./support/service";
 
 const TODOS = "/api/v1/todos";
@@ -343,14 +344,39 @@ test("thousands of unknown list parameters get a bounded answer naming the first
   expect(reply.text.length).toBeLessThan(5000);
 });
 
-test("9. the service listens on the loopback interface unless HOST says otherwise", async () => {
-  const service = await startService({ PGLITE_DATA_DIR: "memory://", HOST: "" });
-  try {
-    expect(service.output()).toContain('"url":"http://127.0.0.1:');
-  } finally {
-    await service.stop();
+describe("9. the service listens on the loopback interface unless HOST says otherwise", () => {
+  /** Where the service started with this HOST is bound, as the kernel sees it; a half that cannot run here says so. */
+  async function bindOf(host: string) {
+    const service = await startService({ PGLITE_DATA_DIR: "memory://", HOST: host });
+    try {
+      const port = Number(new URL(service.base).port);
+      const addresses = listeningAddresses(port);
+      const label = `HOST=${host || "(unset)"}`;
+      if (!addresses) console.log(`${label}: no /proc/net/tcp on this machine; the listening socket's address was not read`);
+      const outside = nonLoopbackIPv4();
+      if (!outside) console.log(`${label}: this machine has no non-loopback IPv4 address; no connection from outside was tried`);
+      const fromOutside = outside ? await tryConnect(outside, port) : undefined;
+      // A half that could not run says so above; with neither, this test would prove nothing.
+      expect([addresses, fromOutside].some((check) => check !== undefined)).toBe(true);
+      return { addresses, outside, fromOutside, output: service.output() };
+    } finally {
+      await service.stop();
+    }
   }
-}, 30_000);
+
+  test("with HOST unset, the one listening socket is bound to 127.0.0.1 and the machine's other address is refused", async () => {
+    const bind = await bindOf("");
+    if (bind.addresses) expect(bind.addresses).toEqual(["127.0.0.1"]);
+    if (bind.outside) expect({ to: bind.outside, outcome: bind.fromOutside }).toEqual({ to: bind.outside, outcome: "ECONNREFUSED" });
+    expect(bind.output).toContain('"url":"http://127.0.0.1:');
+  }, 30_000);
+
+  test("with HOST=0.0.0.0, the same checks see the wildcard bind (they can tell the two apart)", async () => {
+    const bind = await bindOf("0.0.0.0");
+    if (bind.addresses) expect(bind.addresses).toEqual(["0.0.0.0"]);
+    if (bind.outside) expect({ to: bind.outside, outcome: bind.fromOutside }).toEqual({ to: bind.outside, outcome: "accepted" });
+  }, 30_000);
+});
 
 test("a store that fails unexpectedly answers 500 problem+json, logged once with its cause, and nothing of it leaks", async () => {
   const logLines: string[] = [];
