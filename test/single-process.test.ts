@@ -1,12 +1,14 @@
 // One process per embedded database, one process per port: a second start is refused at once
 // instead of silently sharing them, and nothing answered 201 is ever lost.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join, relative } from "node:path";
+import { pathToFileURL } from "node:url";
 import { failedStart, type Service, startService } from "./support/service";
 
-const home = mkdtempSync(join(tmpdir(), "todo-single-"));
+// The real path: error messages name the folder with its symlinks resolved (macOS's tmpdir is one).
+const home = realpathSync(mkdtempSync(join(tmpdir(), "todo-single-")));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 const user = crypto.randomUUID();
@@ -25,31 +27,65 @@ async function storedIds(service: Service): Promise<string[]> {
 describe("the embedded database belongs to one process", () => {
   const dataDir = join(home, "pglite");
 
-  test("a second start on the same folder exits at once naming it and its holder; the first keeps every write", async () => {
-    const first = await startService({ PGLITE_DATA_DIR: dataDir });
-    try {
-      await first.ready();
-      const acknowledged = [await create(first, "before")];
-      const port = new URL(first.base).port;
-      // Same folder and same port, as a second `bun run start` in the same checkout would be.
-      const second = failedStart({ PGLITE_DATA_DIR: dataDir, PORT: port });
-      for (let i = 0; i < 10; i++) acknowledged.push(await create(first, `during ${i}`));
-      const { code, stderr } = await second;
-      expect(code).not.toBe(0);
-      expect(stderr.trim().split("\n")).toHaveLength(1);
-      expect(stderr).toContain(`the embedded database in ${dataDir} is in use by another process (pid ${first.child.pid})`);
-      acknowledged.push(await create(first, "after"));
-      expect(acknowledged.every(Boolean)).toBe(true);
-      expect(await first.stop()).toBe(0);
+  // home/up is a symlink to home/deep/er: the kernel reads home/up/../../x as home/x, path.resolve as dirname(home)/x.
+  mkdirSync(join(home, "deep", "er"), { recursive: true });
+  symlinkSync(join(home, "deep", "er"), join(home, "up"));
+  symlinkSync(home, join(home, "via"));
+  const spellings: [string, string, (folder: string) => string][] = [
+    ["the same path", "same", (folder) => folder],
+    ["a file:// URL", "url", (folder) => pathToFileURL(folder).href],
+    [
+      "a relative path with .. through a symlink",
+      "dots",
+      (folder) => `${relative(process.cwd(), join(home, "up"))}/../../${basename(folder)}`,
+    ],
+    ["a path through a symlinked folder", "linked", (folder) => join(home, "via", basename(folder))],
+  ];
 
-      const restarted = await startService({ PGLITE_DATA_DIR: dataDir });
-      await restarted.ready();
-      expect((await storedIds(restarted)).sort()).toEqual((acknowledged as string[]).sort());
-      await restarted.stop();
-    } finally {
-      first.child.kill("SIGKILL");
-    }
-  }, 90_000);
+  test.each(spellings)(
+    "a second start on the folder spelled as %s exits at once naming it and its holder; the first keeps every write",
+    async (_, name, spell) => {
+      const dataDir = join(home, name);
+      const first = await startService({ PGLITE_DATA_DIR: dataDir });
+      try {
+        await first.ready();
+        const acknowledged = [await create(first, "before")];
+        const port = new URL(first.base).port;
+        // Same folder and same port, as a second `bun run start` in the same checkout would be.
+        const second = failedStart({ PGLITE_DATA_DIR: spell(dataDir), PORT: port });
+        for (let i = 0; i < 10; i++) acknowledged.push(await create(first, `during ${i}`));
+        const { code, stderr } = await second;
+        expect(code).not.toBe(0);
+        expect(stderr.trim().split("\n")).toHaveLength(1);
+        expect(stderr).toContain(`the embedded database in ${dataDir} is in use by another process (pid ${first.child.pid})`);
+        acknowledged.push(await create(first, "after"));
+        expect(acknowledged.every(Boolean)).toBe(true);
+        expect(await first.stop()).toBe(0);
+
+        const restarted = await startService({ PGLITE_DATA_DIR: dataDir });
+        await restarted.ready();
+        expect((await storedIds(restarted)).sort()).toEqual((acknowledged as string[]).sort());
+        await restarted.stop();
+      } finally {
+        first.child.kill("SIGKILL");
+      }
+    },
+    90_000,
+  );
+
+  test("a symlink named todo-api.lock is refused: its target is neither changed nor printed", async () => {
+    const secret = join(home, "secret.txt");
+    writeFileSync(secret, "top secret contents\n");
+    const folder = join(home, "trap");
+    mkdirSync(folder);
+    symlinkSync(secret, join(folder, "todo-api.lock"));
+    const { code, stderr } = await failedStart({ PGLITE_DATA_DIR: folder, PORT: "0", HOST: "127.0.0.1" });
+    expect(code).not.toBe(0);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr).toContain(`${folder}/todo-api.lock is not a regular file owned by this user`);
+    expect(stderr).not.toContain("top secret");
+    expect(readFileSync(secret, "utf8")).toBe("top secret contents\n");
+  }, 30_000);
 
   test("after kill -9 the lock is gone with the process: a new start succeeds at once and keeps what was written", async () => {
     const killed = await startService({ PGLITE_DATA_DIR: dataDir });

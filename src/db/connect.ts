@@ -3,7 +3,7 @@ import { sql } from "drizzle-orm";
 import type { Logger } from "drizzle-orm/logger";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { DatabaseConfig, DatabaseDriver } from "../config";
-import { lockDataDirectory } from "./data-dir-lock";
+import { dataDirectoryOf, lockDataDirectory } from "./data-dir-lock";
 import * as schema from "./schema";
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -38,9 +38,9 @@ export async function connect(config: DatabaseConfig, options: ConnectOptions = 
   switch (config.driver) {
     case "pglite": {
       const [{ PGlite }, { drizzle: drizzlePglite }] = await Promise.all([import("@electric-sql/pglite"), import("drizzle-orm/pglite")]);
-      const onDisk = !config.pgliteDataDir.includes("://");
-      const unlock = onDisk ? lockDataDirectory(config.pgliteDataDir) : () => {};
-      const client = new PGlite(config.pgliteDataDir);
+      const folder = dataDirectoryOf(config.pgliteDataDir);
+      const unlock = folder ? lockDataDirectory(folder) : () => {};
+      const client = new PGlite(folder ?? config.pgliteDataDir);
       database = {
         db: drizzlePglite({ client, ...drizzleConfig }),
         driver: "pglite",

@@ -2,11 +2,14 @@
 // acknowledged writes. flock(2) is the lock the kernel drops when its holder dies, even by
 // `kill -9`, so a crash never leaves a stale lock behind (a pid file or mkdir lock would).
 import { dlopen, FFIType } from "bun:ffi";
-import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, realpathSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const LOCK_EX = 2;
 const LOCK_NB = 4;
+// glibc's name, which the Docker image (oven/bun:*-slim, Debian) has. musl's loader answers any
+// `libc.*` name with itself (ldso/dynlink.c, load_library), so the same name serves Alpine.
 const libc = process.platform === "darwin" ? "libSystem.B.dylib" : "libc.so.6";
 
 /** The embedded database's folder cannot be used: held by another process, or not a writable folder. */
@@ -14,33 +17,80 @@ export class DataDirectoryError extends Error {
   override name = "DataDirectoryError";
 }
 
+const codeOf = (error: unknown) => (error as { code?: string }).code ?? String(error);
+
 let flock: ((fd: number, operation: number) => number) | undefined;
 function flockOf(): (fd: number, operation: number) => number {
-  flock ??= dlopen(libc, { flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } }).symbols.flock;
+  try {
+    flock ??= dlopen(libc, { flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } }).symbols.flock;
+  } catch (error) {
+    throw new DataDirectoryError(
+      `the embedded database's folder cannot be locked: no flock from ${libc} (${(error as Error).message}); set DATABASE_URL, or PGLITE_DATA_DIR=memory://`,
+    );
+  }
   return flock;
 }
 
-/** Creates the directory if need be and takes its lock for this process, or throws naming it (and its holder). Returns the release. */
-export function lockDataDirectory(directory: string): () => void {
-  const path = join(directory, "todo-api.lock");
-  let fd: number;
+/**
+ * The real folder PGLITE_DATA_DIR names, created if need be, or undefined when it keeps nothing on disk.
+ * Every spelling of one folder (relative, `..`, `file://`, through a symlink) gives the same answer,
+ * so the lock and PGlite agree on it.
+ */
+export function dataDirectoryOf(setting: string): string | undefined {
+  if (setting.startsWith("memory://")) return undefined;
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(setting)?.[1];
+  // PGlite's idb://, opfs-ahp:// and memfs2opfs:// are browser storage; anything else it would take as a folder named "x:".
+  if (scheme && scheme.toLowerCase() !== "file") {
+    throw new DataDirectoryError(`PGLITE_DATA_DIR ${setting} is not a folder: give a path, a file:// URL or memory://`);
+  }
+  let path = setting;
   try {
-    // PGlite creates only the last folder of the path; a fresh clone has no .data/ yet.
-    mkdirSync(directory, { recursive: true });
-    fd = openSync(path, "a+");
+    if (scheme) path = fileURLToPath(setting);
+    mkdirSync(path, { recursive: true });
+    // .native: the JS realpathSync folds `..` before following symlinks, so it can name another folder than mkdir reached.
+    return realpathSync.native(path);
   } catch (error) {
     throw new DataDirectoryError(
-      `PGLITE_DATA_DIR ${resolve(directory)} cannot be used as the embedded database's folder (${(error as { code?: string }).code ?? String(error)}); point it at a writable folder`,
+      `PGLITE_DATA_DIR ${scheme ? setting : resolve(path)} cannot be used as the embedded database's folder (${codeOf(error)}); point it at a writable folder`,
     );
   }
-  if (flockOf()(fd, LOCK_EX | LOCK_NB) !== 0) {
-    closeSync(fd);
-    const holder = readFileSync(path, "utf8").trim();
+}
+
+/** Takes the lock of a folder from dataDirectoryOf for this process, or throws naming it (and its holder). Returns the release. */
+export function lockDataDirectory(folder: string): () => void {
+  const path = join(folder, "todo-api.lock");
+  const notOurs = () =>
+    new DataDirectoryError(`${path} is not a regular file owned by this user; remove it, or set PGLITE_DATA_DIR to another folder`);
+  let fd: number;
+  try {
+    // O_NOFOLLOW: a symlink planted here must not get its target truncated, overwritten or printed.
+    fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+  } catch (error) {
+    if (codeOf(error) === "ELOOP") throw notOurs();
     throw new DataDirectoryError(
-      `the embedded database in ${resolve(directory)} is in use by another process${holder ? ` (pid ${holder})` : ""}; stop it or set PGLITE_DATA_DIR to another folder`,
+      `PGLITE_DATA_DIR ${folder} cannot be used as the embedded database's folder (${codeOf(error)}); point it at a writable folder`,
+    );
+  }
+  const stats = fstatSync(fd);
+  if (!stats.isFile() || stats.uid !== process.getuid?.()) {
+    closeSync(fd);
+    throw notOurs();
+  }
+  if (flockOf()(fd, LOCK_EX | LOCK_NB) !== 0) {
+    const holder = holderOf(fd);
+    closeSync(fd);
+    throw new DataDirectoryError(
+      `the embedded database in ${folder} is in use by another process${holder ? ` (pid ${holder})` : ""}; stop it or set PGLITE_DATA_DIR to another folder`,
     );
   }
   ftruncateSync(fd);
-  writeSync(fd, `${process.pid}\n`);
+  writeSync(fd, `${process.pid}\n`, 0);
   return () => closeSync(fd);
+}
+
+/** The holder's pid, read from the file we opened; nothing else it may hold is ever printed. */
+function holderOf(fd: number): string | undefined {
+  const buffer = Buffer.alloc(16);
+  const text = buffer.toString("utf8", 0, readSync(fd, buffer, 0, buffer.length, 0)).trim();
+  return /^\d+$/.test(text) ? text : undefined;
 }
