@@ -48,11 +48,19 @@ function explain(error: unknown, fetchesKeys: boolean): ApiError {
   throw error;
 }
 
-/** A header or claim given twice (jose, like JSON.parse, keeps the last; another verifier may take the first), or absurdly nested. */
-function hasMalformedJson(token: string): boolean {
-  return token.split(".", 2).some((part) => {
+/**
+ * Whether the token's header and claims are JSON objects of a shape we accept: a member given twice
+ * (jose, like JSON.parse, keeps the last; another verifier may take the first), or absurd nesting, is not.
+ */
+function hasWellFormedJson(token: string): boolean {
+  return token.split(".", 2).every((part) => {
     const json = Buffer.from(part, "base64url").toString("utf8");
-    return json.startsWith("{") && jsonShapeProblem(json) !== undefined;
+    try {
+      JSON.parse(json);
+    } catch {
+      return false;
+    }
+    return jsonShapeProblem(json) === undefined;
   });
 }
 
@@ -95,8 +103,8 @@ export function bearerUserContext(auth: Exclude<AuthConfig, { mode: "header" }>)
     if (scheme?.toLowerCase() !== "bearer" || !token || rest.length > 0) {
       throw unauthorized("MALFORMED_TOKEN", "The Authorization header must be exactly: Bearer <token>.");
     }
-    if (hasMalformedJson(token)) {
-      throw unauthorized("MALFORMED_TOKEN", "The token's header or claims give a member twice, or nest too deep.");
+    if (!hasWellFormedJson(token)) {
+      throw unauthorized("MALFORMED_TOKEN", "The token's header and claims must be JSON, each member given once, not nested deep.");
     }
     let payload: JWTPayload;
     try {

@@ -81,53 +81,41 @@ export async function parseJsonBody(request: Request, { limit, timeoutMs }: { li
 
 // Our bodies are flat. Elysia's validation error pretty-prints the whole value: 30,000 nested arrays take seconds, then a 500.
 const MAX_DEPTH = 32;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
-const OPEN_OBJECT = 0x7b;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_OBJECT = 0x7d;
-const CLOSE_ARRAY = 0x5d;
-const isJsonSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+// The tokens that give JSON its shape: a string (with the colon after it, when it is a key) or a
+// bracket. A string that is never closed runs to the end of the text, so no match is ever abandoned
+// and retried: a scan of any text, valid JSON or not, complete or cut short, is linear in its length.
+const SHAPE_TOKENS = /"(?:[^"\\]|\\[\s\S])*(?:"(\s*:)?|\\?$)|[{}[\]]/g;
+
+/** A key as JSON.parse reads it, so "t\u0069tle" and "title" are one key (text that is not JSON keeps it raw). */
+function keyOf(quoted: string): string {
+  try {
+    return JSON.parse(quoted) as string;
+  } catch {
+    return quoted;
+  }
+}
 
 /**
- * What is wrong with the shape of text known to be valid JSON, if anything: a key twice in one
+ * What is wrong with the shape of text that JSON.parse accepted, if anything: a key twice in one
  * object (JSON.parse silently keeps the last one, while a proxy, WAF or other reader may take the
  * first), or nesting deeper than any of our documents has.
  */
 export function jsonShapeProblem(text: string): string | undefined {
-  // A scan by character codes: it runs on every body, and a regular expression's matches cost several
-  // times JSON.parse itself.
   const open: (Set<string> | null)[] = []; // per open bracket: an object's keys so far, or null for an array
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-      open.push(c === OPEN_OBJECT ? new Set() : null);
+  for (const [token, colon] of text.matchAll(SHAPE_TOKENS)) {
+    if (token === "{" || token === "[") {
+      open.push(token === "{" ? new Set() : null);
       if (open.length > MAX_DEPTH) return `is nested more than ${MAX_DEPTH} levels deep`;
-    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) open.pop();
-    else if (c === QUOTE) {
-      // Valid JSON: the string ends at the next quote that is not escaped.
-      const start = i;
-      let escaped = false;
-      for (i++; text.charCodeAt(i) !== QUOTE; i++) {
-        if (text.charCodeAt(i) === BACKSLASH) {
-          escaped = true;
-          i++;
-        }
-      }
-      const keys = open[open.length - 1];
-      if (!keys) continue;
-      let next = i + 1;
-      while (isJsonSpace(text.charCodeAt(next))) next++;
-      // A string in an object is a key when a colon follows it; else it is a value.
-      if (text.charCodeAt(next) !== COLON) continue;
-      // Escapes decoded, so "t\u0069tle" and "title" compare equal (most keys have none to decode).
-      const key = escaped ? (JSON.parse(text.slice(start, i + 1)) as string) : text.slice(start + 1, i);
-      if (keys.has(key)) {
+    } else if (token === "}" || token === "]") open.pop();
+    else if (colon !== undefined) {
+      const key = keyOf(token.slice(0, token.length - colon.length));
+      const keys = open.at(-1);
+      if (keys?.has(key)) {
         const name = JSON.stringify(key.length > 100 ? `${key.slice(0, 100)}…` : key);
         return `has the property ${name} twice in one object; send each property once`;
       }
-      keys.add(key);
+      keys?.add(key);
     }
   }
   return undefined;
