@@ -116,7 +116,7 @@ describe(`a create with an Idempotency-Key whose connection drops mid-write (${d
         for (let i = 0; i < 200 && blocked.length === 0; i++) {
           await Bun.sleep(10);
           blocked =
-            await admin`select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%insert into "todos"%idempotency_key%'`;
+            await admin`select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%insert into "idempotency_keys"%'`;
         }
         expect(blocked).toHaveLength(1);
         await cut(admin, (blocked[0] as { pid: number }).pid);

@@ -20,28 +20,21 @@ describe("the query audit flags", () => {
       'select "id" from "todos" where ("todos"."created_at", "todos"."id") < ($1::timestamptz, $2::uuid) order by "todos"."created_at" desc limit $3',
       ["2025-01-01T00:00:00.000Z", me, 8],
     ],
-    ["a key looked up by key only", 'select "id" from "todos" where "todos"."idempotency_key" = $1', ["k"]],
-    ["a key of another user", 'select "id" from "todos" where ("todos"."user_id" = $1 and "todos"."idempotency_key" = $2)', [other, "k"]],
-    ["deleted rows of every user removed", 'delete from "todos" where "todos"."deleted_at" is not null', []],
+    ["a key looked up by key only", 'select "todo_id" from "idempotency_keys" where "idempotency_keys"."key" = $1', ["k"]],
     [
-      "a keyed todo made for someone else",
-      'insert into "todos" ("user_id", "idempotency_key") select $1::uuid as "user_id", $2 as "idempotency_key" from (values (1)) as one_row(x)',
+      "a key of another user",
+      'select "todo_id" from "idempotency_keys" where ("idempotency_keys"."user_id" = $1 and "idempotency_keys"."key" = $2)',
       [other, "k"],
     ],
     [
-      "a delete scoped, its sweep of deleted rows not",
-      'with "removed" as (delete from "todos" where ("todos"."user_id" = $1 and "todos"."id" = $2) returning "id"), "purged" as (delete from "todos" where "todos"."id" in (select "id" from "todos" where ("todos"."user_id" = $3 and "todos"."deleted_at" is not null))) select 1',
-      [me, other, me],
+      "a key claimed for someone else",
+      'insert into "idempotency_keys" ("user_id", "key") select $1::uuid as "user_id", $2 as "key" from (values (1)) as one_row(x)',
+      [other, "k"],
     ],
     [
-      "a read that does not say whether deleted rows count",
-      'select "id" from "todos" where ("todos"."user_id" = $1 and "todos"."id" = $2)',
-      [me, other],
-    ],
-    [
-      "a delete that does not, next to one that does",
-      'with "a" as (delete from "todos" where ("todos"."user_id" = $1 and "todos"."deleted_at" is null)) update "todos" set "title" = $2 where "todos"."user_id" = $1',
-      [me, "x"],
+      "a create scoped, its eviction of old keys not",
+      'with "evicted" as (delete from "idempotency_keys" where "idempotency_keys"."key" = any(array(select "key" from "idempotency_keys" where "idempotency_keys"."user_id" = $1))) select 1',
+      [me],
     ],
     [
       "a scoped read next to an unscoped one",
@@ -54,15 +47,13 @@ describe("the query audit flags", () => {
 });
 
 test("the audit passes statements scoped to the caller", () => {
+  expect(scopeProblem('select "id" from "todos" where ("todos"."user_id" = $1 and "todos"."id" = $2)', [me, other], me)).toBeUndefined();
   expect(
     scopeProblem(
-      'select "id" from "todos" where ("todos"."user_id" = $1 and "todos"."id" = $2 and "todos"."deleted_at" is null)',
-      [me, other],
+      'select "todo_id" from "idempotency_keys" where ("idempotency_keys"."user_id" = $1 and "idempotency_keys"."key" = $2)',
+      [me, "k"],
       me,
     ),
-  ).toBeUndefined();
-  expect(
-    scopeProblem('select "id" from "todos" where ("todos"."user_id" = $1 and "todos"."idempotency_key" = $2)', [me, "k"], me),
   ).toBeUndefined();
   expect(
     scopeProblem(
@@ -90,9 +81,8 @@ test("every API request's statements pass through the audit", async () => {
   await api.update(user, json.id, { is_completed: true });
   await api.remove(user, json.id);
   // A keyed create, its replay (the create, then the key's lookup), changes guarded by If-Match that fail
-  // (the change, then the lookup that tells 412 from 404), the delete that keeps the key's row, and a
-  // replay after it (the create, the key's lookup). An expired key's release is in
-  // test/todos/idempotency.test.ts, which the audit sees too.
+  // (the change, then the lookup that tells 412 from 404), the delete, and a replay after it (the
+  // create, the key's lookup).
   const key = { "idempotency-key": crypto.randomUUID() };
   const keyed = await api.call("POST", "/api/v1/todos", { user, body: { title: "keyed" }, headers: key });
   await api.call("POST", "/api/v1/todos", { user, body: { title: "keyed" }, headers: key });

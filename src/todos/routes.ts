@@ -1,7 +1,7 @@
 // HTTP ⇄ store calls, nothing else.
 import { Elysia } from "elysia";
 import { documented } from "../http/openapi";
-import { clientHasCurrent, etagOf, requiredVersion } from "../http/preconditions";
+import { clientHasCurrent, etagOf, ifMatchVersions } from "../http/preconditions";
 import { ApiError } from "../http/problem";
 import type { UserContext } from "../http/user-context";
 import { decodeCursor, encodeCursor } from "./cursor";
@@ -164,8 +164,8 @@ export function todoRoutes(todos: TodoStore, callerOf: UserContext) {
     .patch(
       "/:id",
       async ({ userId, params, body, headers, set }) => {
-        const ifVersion = requiredVersion(headers["if-match"], params.id);
-        const { todo, version }: VersionedTodo = guarded(await todos.update(userId, params.id, body, ifVersion));
+        const ifVersions = ifMatchVersions(headers["if-match"], params.id.toLowerCase());
+        const { todo, version }: VersionedTodo = guarded(await todos.update(userId, params.id, body, ifVersions));
         set.headers.etag = etagOf(todo.id, version);
         return todo;
       },
@@ -185,7 +185,7 @@ export function todoRoutes(todos: TodoStore, callerOf: UserContext) {
     .delete(
       "/:id",
       async ({ userId, params, headers, status }) => {
-        guarded(await todos.remove(userId, params.id, requiredVersion(headers["if-match"], params.id)));
+        guarded(await todos.remove(userId, params.id, ifMatchVersions(headers["if-match"], params.id.toLowerCase())));
         return status(204, undefined);
       },
       {

@@ -5,11 +5,11 @@
 // Statements are built and prepared once per database, with placeholders: building the
 // SQL on every call was three quarters of the CPU a retrieve spent in JavaScript
 // (bench/results.md).
-import { and, desc, eq, gte, isNotNull, isNull, lt, not, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gte, lt, ne, type SQL, sql } from "drizzle-orm";
 import type { SelectResultFields } from "drizzle-orm/query-builders/select.types";
 import type { Budget } from "../db/budget";
 import type { Db } from "../db/connect";
-import { IDEMPOTENCY_KEY_HOURS, todos, users } from "../db/schema";
+import { IDEMPOTENCY_KEY_HOURS, IDEMPOTENCY_KEYS_PER_USER, idempotencyKeys, todos, users } from "../db/schema";
 import { utcText } from "../db/utc";
 import type { TodoPosition } from "./cursor";
 import type { NewTodo, Todo, TodoChanges } from "./model";
@@ -37,6 +37,7 @@ void rowIsTodo;
 /** One todo and its version: the version changes with every change to the todo, and only then. */
 export type VersionedTodo = { todo: Todo; version: number };
 type VersionedRow = TodoRow & { version: number };
+type KeyRecord = { request_hash: string; todo_id: string; created_at: string };
 const versioned = ({ version, ...todo }: VersionedRow): VersionedTodo => ({ todo, version });
 
 // Drizzle's prepared queries also have all(): the driver's own row objects, without Drizzle's
@@ -53,29 +54,26 @@ const versionedRows = (statement: Statement, values: Record<string, unknown>) =>
 
 const userId = sql.placeholder("userId");
 const key = sql.placeholder("key");
-// A deleted row that stays for its key (schema.ts) is no todo: every statement but the key's own sees past it.
-const notDeleted = isNull(todos.deletedAt);
-const ownTodo = and(eq(todos.userId, userId), eq(todos.id, sql.placeholder("id")), notDeleted);
-// If-Match: the version is checked in the statement that changes the row, so nothing can come between.
-const ownTodoAtVersion = and(ownTodo, eq(todos.version, sql.placeholder("ifVersion")));
+const ownTodo = and(eq(todos.userId, userId), eq(todos.id, sql.placeholder("id")));
+// If-Match: the versions it names are checked in the statement that changes the row, so nothing can
+// come between. Sent as an array literal ("{3,4}"), which every driver passes as plain text.
+const ownTodoAtVersion = and(ownTodo, sql`${todos.version} = any(${sql.placeholder("ifVersions")}::int[])`);
 const maxTodos = sql.placeholder("maxTodos");
-// Counting stops at the limit, so a user near it costs at most that many index entries (of todos only:
-// the index it reads holds no deleted rows).
+// Counting stops at the limit, so a user near it costs at most that many index entries.
 const oneRow = sql`(values (1)) as one_row(x)`;
-const underLimit = sql`(select count(*) from (select from ${todos} where ${todos.userId} = ${userId} and ${notDeleted} limit ${maxTodos}) as existing) < ${maxTodos}`;
+const underLimit = sql`(select count(*) from (select from ${todos} where ${todos.userId} = ${userId} limit ${maxTodos}) as existing) < ${maxTodos}`;
+
+/** Versions as a Postgres array literal: "{3,4}". */
+const versionList = (versions: number[] | undefined) => versions && `{${versions.join(",")}}`;
 
 /** What a create sent, reduced to what it means: the same title and description is the same request. */
 const requestHash = (title: string, description: string | null) =>
   new Bun.CryptoHasher("sha256").update(JSON.stringify([title, description])).digest("hex");
 // A key made before this is expired: as if never used.
 const expiredBefore = sql`now() - make_interval(hours => ${sql.raw(String(IDEMPOTENCY_KEY_HOURS))})`;
-// A todo made with a key has a request hash too, and only then. Tested on the hash rather than the key:
-// a condition on the key would let Postgres serve a delete by id from the key's partial index, reading
-// every keyed row of the user, where the primary key finds the one row.
-const keyIsLive = and(isNotNull(todos.requestHash), gte(todos.createdAt, expiredBefore));
-// Each delete also removes at most this many of its user's deleted rows whose keys have expired:
-// removal keeps pace with the deletes that leave them, with no job to run and no unbounded delete.
-const EXPIRED_PER_DELETE = 100;
+// Each keyed create pushes out at most this many of its user's oldest keys past the cap: more than the
+// one it adds, so the cap holds with no job to run and no unbounded delete.
+const EVICTED_PER_CREATE = 10;
 
 /** Each field a PATCH may change, and its column: a field of TodoChanges missing here does not compile. */
 const changeableColumns = {
@@ -89,8 +87,8 @@ function prepareStatements(db: Db) {
   // The user is created on their first write, in the same statement as the todo.
   const newUser = db.$with("new_user").as(db.insert(users).values({ id: userId }).onConflictDoNothing().returning({ id: users.id }));
   // Every column in the table's order: Drizzle's insert-select takes them all, hence the defaults spelt out.
-  const newTodo = (key: { key: SQL; hash: SQL }) => ({
-    id: sql`gen_random_uuid()`.as("id"),
+  const newTodo = (id: SQL) => ({
+    id: id.as("id"),
     userId: sql`${userId}::uuid`.as("user_id"),
     title: sql`${sql.placeholder("title")}`.as("title"),
     description: sql`${sql.placeholder("description")}`.as("description"),
@@ -98,87 +96,70 @@ function prepareStatements(db: Db) {
     createdAt: sql`now()`.as("created_at"),
     updatedAt: sql`now()`.as("updated_at"),
     version: sql`1`.as("version"),
-    idempotencyKey: sql`${key.key}`.as("idempotency_key"),
-    requestHash: sql`${key.hash}`.as("request_hash"),
-    deletedAt: sql`null`.as("deleted_at"),
   });
-  const keyed = { key: sql`${key}`, hash: sql`${sql.placeholder("requestHash")}` };
-  // A delete: a todo whose key is live is emptied and marked deleted, so that its key stays in force
-  // until it expires; any other is deleted. Either way it is gone from the API. With it go some of the
-  // user's deleted rows whose keys have expired.
-  const removal = (where: SQL | undefined, name: string) => {
-    const emptied = db
-      .$with("emptied")
-      .as(
+  // With an Idempotency-Key, the key is claimed first and the todo made with the id the claim drew, in
+  // one statement: a key never exists without its create, nor a keyed todo without its key. A
+  // concurrent create with the same key waits for this one to commit, then finds the key taken. An
+  // expired key is taken over as if it were new.
+  const claimed = db.$with("claimed").as(
+    db
+      .insert(idempotencyKeys)
+      .select(
         db
-          .update(todos)
-          .set({ deletedAt: sql`now()`, title: "", description: null })
-          .where(and(where, keyIsLive))
-          .returning({ id: todos.id }),
-      );
-    const removed = db.$with("removed").as(
-      db
-        .delete(todos)
-        .where(and(where, not(keyIsLive as SQL)))
-        .returning({ id: todos.id }),
-    );
-    const expiredDeleted = and(eq(todos.userId, userId), isNotNull(todos.deletedAt), lt(todos.createdAt, expiredBefore));
-    const oldest = db.select({ id: todos.id }).from(todos).where(expiredDeleted).orderBy(todos.createdAt).limit(EXPIRED_PER_DELETE);
-    // `= any(array(...))`, not `in (...)`: the ids are found once, through the partial index on deleted
-    // rows, and the delete itself reads that index too (the conditions repeated): as `in`, or by id
-    // alone, Postgres may plan it to read all the user's rows, or all of them again for each one.
-    const purged = db.$with("purged").as(
-      db
-        .delete(todos)
-        .where(and(expiredDeleted, sql`${todos.id} = any(array(${oldest}))`))
-        .returning({ id: todos.id }),
-    );
-    return db
-      .with(emptied, removed, purged)
-      .select({ deleted: sql<number>`(select count(*) from ${emptied}) + (select count(*) from ${removed})`.mapWith(Number) })
-      .from(oneRow)
-      .prepare(name);
-  };
+          .select({
+            userId: sql`${userId}::uuid`.as("user_id"),
+            key: sql`${key}`.as("key"),
+            requestHash: sql`${sql.placeholder("requestHash")}`.as("request_hash"),
+            todoId: sql`gen_random_uuid()`.as("todo_id"),
+            createdAt: sql`now()`.as("created_at"),
+          })
+          .from(oneRow)
+          .where(underLimit),
+      )
+      .onConflictDoUpdate({
+        target: [idempotencyKeys.userId, idempotencyKeys.key],
+        set: { requestHash: sql`excluded.request_hash`, todoId: sql`excluded.todo_id`, createdAt: sql`excluded.created_at` },
+        setWhere: lt(idempotencyKeys.createdAt, expiredBefore),
+      })
+      .returning({ todoId: idempotencyKeys.todoId }),
+  );
+  const pastTheCap = db
+    .select({ key: idempotencyKeys.key })
+    .from(idempotencyKeys)
+    .where(eq(idempotencyKeys.userId, userId))
+    .orderBy(desc(idempotencyKeys.createdAt))
+    .offset(IDEMPOTENCY_KEYS_PER_USER - 1)
+    .limit(EVICTED_PER_CREATE);
+  const evicted = db.$with("evicted").as(
+    db
+      .delete(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.userId, userId), ne(idempotencyKeys.key, key), sql`${idempotencyKeys.key} = any(array(${pastTheCap}))`))
+      .returning({ key: idempotencyKeys.key }),
+  );
+  const removal = (where: SQL | undefined, name: string) => db.delete(todos).where(where).returning({ id: todos.id }).prepare(name);
   return {
     // INSERT ... SELECT, so that the limit is checked in the statement that inserts.
     create: db
       .with(newUser)
       .insert(todos)
-      .select(
-        db
-          .select(newTodo({ key: sql`null`, hash: sql`null` }))
-          .from(oneRow)
-          .where(underLimit),
-      )
+      .select(db.select(newTodo(sql`gen_random_uuid()`)).from(oneRow).where(underLimit))
       .returning(versionedColumns)
       .prepare("create_todo"),
-    // With an Idempotency-Key: the todo claims the key by carrying it, under the unique index on
-    // (user, key). A concurrent create with the same key waits for this one to commit, then finds it
-    // taken; so does one that meets a delete of the todo holding the key, since the row stays.
     createWithKey: db
-      .with(newUser)
+      .with(newUser, claimed, evicted)
       .insert(todos)
-      .select(db.select(newTodo(keyed)).from(oneRow).where(underLimit))
-      .onConflictDoNothing({ target: [todos.userId, todos.idempotencyKey], where: isNotNull(todos.idempotencyKey) })
+      .select(db.select(newTodo(sql`${claimed.todoId}`)).from(claimed))
       .returning(versionedColumns)
       .prepare("create_todo_with_key"),
-    // The key's own lookups see deleted rows too: a deleted todo's key still answers its replay.
     recallKey: db
       .select({
-        request_hash: sql<string>`${todos.requestHash}`,
-        todo_id: todos.id,
-        created_at: utcText(todos.createdAt, "created_at"),
+        request_hash: idempotencyKeys.requestHash,
+        todo_id: idempotencyKeys.todoId,
+        created_at: utcText(idempotencyKeys.createdAt, "created_at"),
       })
-      .from(todos)
-      .where(and(eq(todos.userId, userId), eq(todos.idempotencyKey, key), gte(todos.createdAt, expiredBefore)))
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, key), gte(idempotencyKeys.createdAt, expiredBefore)))
       .prepare("recall_idempotency_key"),
-    // An expired key is as if never used: the todo that holds it lets it go, and keeps its version.
-    releaseExpiredKey: db
-      .update(todos)
-      .set({ idempotencyKey: null, requestHash: null })
-      .where(and(eq(todos.userId, userId), eq(todos.idempotencyKey, key), lt(todos.createdAt, expiredBefore)))
-      .returning({ id: todos.id })
-      .prepare("release_idempotency_key"),
     list: {
       first: preparePage(db, { after: false, byCompletion: false }),
       after: preparePage(db, { after: true, byCompletion: false }),
@@ -205,7 +186,6 @@ function preparePage(db: Db, { after, byCompletion }: { after: boolean; byComple
     .where(
       and(
         eq(todos.userId, userId),
-        notDeleted,
         byCompletion ? eq(todos.isCompleted, sql.placeholder("completed")) : undefined,
         after ? position : undefined,
       ),
@@ -248,7 +228,7 @@ export type GuardedOutcome<T> = T | "missing" | "version-differs";
 
 /**
  * The data module for one database; each call runs within the budget (circuit, deadline, safe retries).
- * `ifVersion`: apply the change only if the todo is at this version (undefined: whatever its version).
+ * `ifVersions`: apply the change only if the todo is at one of these versions (undefined: whatever its version).
  */
 export function todoStore(db: Db, budget: Budget, { maxTodosPerUser }: { maxTodosPerUser: number }) {
   const statements = prepareStatements(db);
@@ -278,16 +258,8 @@ export function todoStore(db: Db, budget: Budget, { maxTodosPerUser }: { maxTodo
     };
     const created = await create();
     if (created) return created;
-    // Refused: the key is live (a replay), or an expired key holds it, or the limit is reached.
-    let record = await recall(userId, key);
-    if (!record) {
-      // Released, an expired key is free again. Tried again even when there was nothing to release: a
-      // concurrent reuse of the same expired key may have released it, and this try waits for its create.
-      await releaseExpiredKey(userId, key);
-      const retried = await create();
-      if (retried) return retried;
-      record = await recall(userId, key);
-    }
+    // Refused: the key is live (a replay, or the same key with another request), or the limit is reached.
+    const record = await recall(userId, key);
     if (!record) return { outcome: "limit-reached" };
     if (record.request_hash !== hash) return { outcome: "key-reused" };
     // The original answer, rebuilt: the same request made it, at the key's instant, as version 1.
@@ -303,17 +275,12 @@ export function todoStore(db: Db, budget: Budget, { maxTodosPerUser }: { maxTodo
     return { outcome: "replayed", todo, version: 1 };
   }
 
-  /** The live key, on the todo that holds it (deleted or not). */
-  async function recall(userId: string, key: string): Promise<{ request_hash: string; todo_id: string; created_at: string } | undefined> {
-    const [record] = await budget("recall_idempotency_key", () => statements.recallKey.execute({ userId, key }), { idempotent: true });
-    return record;
-  }
-
-  async function releaseExpiredKey(userId: string, key: string): Promise<boolean> {
-    const released = await budget("release_idempotency_key", () => statements.releaseExpiredKey.execute({ userId, key }), {
+  /** The live key and what its create made (whether that todo still exists or not). */
+  async function recall(userId: string, key: string): Promise<KeyRecord | undefined> {
+    const [record] = await budget("recall_idempotency_key", () => driverRows<KeyRecord>(statements.recallKey, { userId, key }), {
       idempotent: true,
     });
-    return released.length > 0;
+    return record;
   }
 
   return {
@@ -350,23 +317,25 @@ export function todoStore(db: Db, budget: Budget, { maxTodosPerUser }: { maxTodo
     /** The todo's version, or undefined as get's: what a conditional read needs, without the todo. */
     version: versionOf,
 
-    async update(userId: string, id: string, changes: TodoChanges, ifVersion?: number): Promise<GuardedOutcome<VersionedTodo>> {
+    async update(userId: string, id: string, changes: TodoChanges, ifVersions?: number[]): Promise<GuardedOutcome<VersionedTodo>> {
       const fields = changeableFields.filter((field) => changes[field] !== undefined);
-      const conditional = ifVersion !== undefined;
+      const conditional = ifVersions !== undefined;
       const key = `${fields.join()}${conditional ? "?" : ""}`;
       const update = updates.get(key) ?? prepareUpdate(db, fields, conditional);
       updates.set(key, update);
-      const [row] = await budget(update.name, () => versionedRows(update.statement, { ...changes, userId, id, ifVersion }));
+      const [row] = await budget(update.name, () =>
+        versionedRows(update.statement, { ...changes, userId, id, ifVersions: versionList(ifVersions) }),
+      );
       if (row) return versioned(row);
       return conditional ? whyUnchanged(userId, id) : "missing";
     },
 
-    /** "removed" when the user's todo existed (at ifVersion, if given) and is now gone. */
-    async remove(userId: string, id: string, ifVersion?: number): Promise<GuardedOutcome<"removed">> {
-      const conditional = ifVersion !== undefined;
+    /** "removed" when the user's todo existed (at one of ifVersions, if given) and is now gone. */
+    async remove(userId: string, id: string, ifVersions?: number[]): Promise<GuardedOutcome<"removed">> {
+      const conditional = ifVersions !== undefined;
       const [name, statement] = conditional ? ["delete_todo_if_version", statements.removeAtVersion] : ["delete_todo", statements.remove];
-      const [{ deleted } = { deleted: 0 }] = await budget(name, () => statement.execute({ userId, id, ifVersion }));
-      if (deleted > 0) return "removed";
+      const removed = await budget(name, () => driverRows<{ id: string }>(statement, { userId, id, ifVersions: versionList(ifVersions) }));
+      if (removed.length > 0) return "removed";
       return conditional ? whyUnchanged(userId, id) : "missing";
     },
   };

@@ -18,7 +18,7 @@ test("migrating creates the tables, and migrating again changes nothing", async 
     expect(await tableNames(fresh.database.db)).toEqual([]);
     await migrate(fresh.database, fresh.config.database);
     await migrate(fresh.database, fresh.config.database);
-    expect(await tableNames(fresh.database.db)).toEqual(["todos", "users"]);
+    expect(await tableNames(fresh.database.db)).toEqual(["idempotency_keys", "todos", "users"]);
     const applied = await rows<{ n: number }>(fresh.database.db, sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
     expect(applied[0]?.n).toBe(journal.entries.length);
   } finally {
@@ -34,7 +34,7 @@ test.skipIf(testDriver === "pglite")(
     const fresh = await createTestDatabase({ migrated: false });
     try {
       await Promise.all([1, 2, 3, 4].map(() => migrate(fresh.database, fresh.config.database)));
-      expect(await tableNames(fresh.database.db)).toEqual(["todos", "users"]);
+      expect(await tableNames(fresh.database.db)).toEqual(["idempotency_keys", "todos", "users"]);
       const applied = await rows<{ n: number }>(fresh.database.db, sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
       expect(applied[0]?.n).toBe(journal.entries.length);
     } finally {
@@ -58,7 +58,7 @@ test.skipIf(testDriver === "pglite")(
       expect(await tableNames(fresh.database.db)).toEqual([]);
       await other.db.execute(sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`);
       await waiting;
-      expect(await tableNames(fresh.database.db)).toEqual(["todos", "users"]);
+      expect(await tableNames(fresh.database.db)).toEqual(["idempotency_keys", "todos", "users"]);
     } finally {
       await other.close();
       await fresh.drop();
@@ -96,33 +96,30 @@ test("todos that existed before updated_at get it equal to their created_at, at 
   }
 }, 30_000);
 
-test("Idempotency-Keys recorded before keys moved onto todos stay in force", async () => {
+test("Idempotency-Keys kept on todo rows move to their own table, and deleted todos' rows go", async () => {
   const fresh = await createTestDatabase({ migrated: false });
   const { db } = fresh.database;
   try {
-    const movesKeys = tags.findIndex((tag) => tag.includes("keys_on_todo_rows"));
+    const movesKeys = tags.findIndex((tag) => tag.includes("keys_in_their_own_table"));
     await apply(db, tags.slice(0, movesKeys));
     const user = crypto.randomUUID();
-    const [live] = await rows<{ id: string }>(
-      db,
-      sql`with u as (insert into users (id) values (${user})) insert into todos (user_id, title) values (${user}, 'kept') returning id`,
-    );
-    const [deletedId, expiredId] = [crypto.randomUUID(), crypto.randomUUID()];
-    await db.execute(sql`insert into idempotency_keys (user_id, key, request_hash, todo_id, created_at)
-      values (${user}, 'live', 'hash-live', ${live?.id}, now()), (${user}, 'deleted', 'hash-deleted', ${deletedId}, now()),
-        (${user}, 'expired', 'hash-expired', ${expiredId}, now() - interval '25 hours')`);
+    await db.execute(sql`insert into users (id) values (${user})`);
+    const [live, deleted, expired, plain] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    await db.execute(sql`insert into todos (id, user_id, title, idempotency_key, request_hash, created_at, deleted_at) values
+      (${live}, ${user}, 'kept', 'live', 'hash-live', now(), null),
+      (${deleted}, ${user}, '', 'deleted', 'hash-deleted', now(), now()),
+      (${expired}, ${user}, 'old', 'expired', 'hash-expired', now() - interval '25 hours', null),
+      (${plain}, ${user}, 'plain', null, null, now(), null)`);
     await apply(db, [tags[movesKeys] as string]);
-    // The live todo holds its key; the deleted todo's live key stands in an emptied, deleted row; the expired one is gone.
-    expect(
-      await rows(
-        db,
-        sql`select id, title, idempotency_key, request_hash, deleted_at is not null as deleted from todos where user_id = ${user} order by idempotency_key`,
-      ),
-    ).toEqual([
-      { id: deletedId, title: "", idempotency_key: "deleted", request_hash: "hash-deleted", deleted: true },
-      { id: live?.id, title: "kept", idempotency_key: "live", request_hash: "hash-live", deleted: false },
+    expect(await rows(db, sql`select key, request_hash, todo_id from idempotency_keys where user_id = ${user} order by key`)).toEqual([
+      { key: "deleted", request_hash: "hash-deleted", todo_id: deleted },
+      { key: "live", request_hash: "hash-live", todo_id: live },
     ]);
-    expect(await tableNames(db)).toEqual(["todos", "users"]);
+    expect(await rows(db, sql`select title from todos where user_id = ${user} order by title`)).toEqual([
+      { title: "kept" },
+      { title: "old" },
+      { title: "plain" },
+    ]);
   } finally {
     await fresh.drop();
   }

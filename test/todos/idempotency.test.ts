@@ -2,6 +2,7 @@
 // second todo.
 import { describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
+import { IDEMPOTENCY_KEYS_PER_USER } from "../../src/db/schema";
 import { newUserId, sharedDatabase, suiteApp, testClient } from "../support/api";
 import { queryRows } from "../support/database";
 
@@ -135,7 +136,7 @@ describe("Idempotency-Key and the per-user limit", () => {
 });
 
 describe("a deleted todo whose key is live", () => {
-  test("is gone from every operation, keeps none of its text, and leaves room under the limit", async () => {
+  test("is gone from every operation, its row deleted, and leaves room under the limit", async () => {
     const limited = testClient(suiteApp({ maxTodosPerUser: 1 }));
     const user = newUserId();
     const first = await createWithKey(user, "k", { title: "secret title", description: "secret text" }, limited);
@@ -152,9 +153,7 @@ describe("a deleted todo whose key is live", () => {
     expect((await limited.remove(user, first.json.id)).status).toBe(404);
     expect((await limited.list(user)).json.count).toBe(0);
     expect((await limited.create(user, { title: "room for one" })).status).toBe(201);
-    expect(await queryRows(db, sql`select title, description from todos where user_id = ${user} and deleted_at is not null`)).toEqual([
-      { title: "", description: null },
-    ]);
+    expect(await queryRows(db, sql`select title from todos where user_id = ${user}`)).toEqual([{ title: "room for one" }]);
   });
 
   test("a retry sent together with the todo's delete replays, never makes it again", async () => {
@@ -171,26 +170,22 @@ describe("a deleted todo whose key is live", () => {
 });
 
 describe("expiry", () => {
-  // A key's instant is its create's: the created_at of the todo's row, which a delete leaves while the key is live.
-  const ageTodo = (user: string, key: string, hours: number) =>
+  // A key's instant is its create's, kept on the key's own row.
+  const ageKey = (user: string, key: string, hours: number) =>
     db.execute(
-      sql`update todos set created_at = now() - make_interval(hours => ${hours}) where user_id = ${user} and idempotency_key = ${key}`,
+      sql`update idempotency_keys set created_at = now() - make_interval(hours => ${hours}) where user_id = ${user} and key = ${key}`,
     );
-  const ageKept = ageTodo;
-  const keptKeysOf = async (user: string) =>
-    (
-      await queryRows<{ key: string }>(
-        db,
-        sql`select idempotency_key as key from todos where user_id = ${user} and deleted_at is not null order by key`,
-      )
-    ).map((row) => row.key);
+  const keysOf = async (user: string) =>
+    (await queryRows<{ key: string }>(db, sql`select key from idempotency_keys where user_id = ${user} order by key`)).map(
+      (row) => row.key,
+    );
 
   test("a key is remembered for 24 hours, then is free again; its todo stays, at its version", async () => {
     const user = newUserId();
     const first = await createWithKey(user, "k", { title: "old" });
-    await ageTodo(user, "k", 23);
+    await ageKey(user, "k", 23);
     expect((await createWithKey(user, "k", { title: "new" })).status).toBe(422);
-    await ageTodo(user, "k", 25);
+    await ageKey(user, "k", 25);
     const reused = await createWithKey(user, "k", { title: "new" });
     expect(reused.status).toBe(201);
     expect(reused.headers.get("idempotent-replayed")).toBeNull();
@@ -204,7 +199,7 @@ describe("expiry", () => {
   test("concurrent reuses of an expired key make exactly one todo, and every answer is a 201", async () => {
     const user = newUserId();
     await createWithKey(user, "k", { title: "old" });
-    await ageTodo(user, "k", 25);
+    await ageKey(user, "k", 25);
     const answers = await Promise.all(Array.from({ length: 12 }, () => createWithKey(user, "k", { title: "new" })));
     expect(answers.map((answer) => answer.status)).toEqual(answers.map(() => 201));
     expect(answers.filter((answer) => answer.headers.get("idempotent-replayed") === null)).toHaveLength(1);
@@ -216,39 +211,42 @@ describe("expiry", () => {
     const user = newUserId();
     const first = await createWithKey(user, "k", { title: "once" });
     await api.remove(user, first.json.id);
-    await ageKept(user, "k", 23);
+    await ageKey(user, "k", 23);
     const replayed = await createWithKey(user, "k", { title: "once" });
     expect(replayed.headers.get("idempotent-replayed")).toBe("true");
     expect(replayed.json.id).toBe(first.json.id);
     expect((await api.list(user)).json.count).toBe(0);
-    await ageKept(user, "k", 25);
+    await ageKey(user, "k", 25);
     const again = await createWithKey(user, "k", { title: "once" });
     expect(again.status).toBe(201);
     expect(again.json.id).not.toBe(first.json.id);
     expect((await api.list(user)).json.count).toBe(1);
   });
 
-  test("a delete removes its user's deleted rows whose keys expired, and no one else's", async () => {
+  test(`a user keeps at most ${IDEMPOTENCY_KEYS_PER_USER} keys: a new one pushes out the oldest, and no one else's`, async () => {
     const user = newUserId();
     const other = newUserId();
-    const removeKeyed = async (owner: string, key: string) => api.remove(owner, (await createWithKey(owner, key, { title: key })).json.id);
-    for (const key of ["a", "b", "c"]) await removeKeyed(user, key);
-    await removeKeyed(other, "a");
-    expect(await keptKeysOf(user)).toEqual(["a", "b", "c"]);
-    await ageKept(user, "a", 30);
-    await ageKept(user, "b", 30);
-    await ageKept(other, "a", 30);
-    await removeKeyed(user, "d");
-    expect(await keptKeysOf(user)).toEqual(["c", "d"]);
-    expect(await keptKeysOf(other)).toEqual(["a"]);
+    await createWithKey(other, "other's", { title: "kept" });
+    // A user who has made a key's worth of keyed creates and deleted their todos: key k1 is the newest.
+    await createWithKey(user, "k0", { title: "first" });
+    await db.execute(sql`insert into idempotency_keys (user_id, key, request_hash, todo_id, created_at)
+      select ${user}, 'k' || n, 'hash', gen_random_uuid(), now() - n * interval '1 second'
+      from generate_series(1, ${IDEMPOTENCY_KEYS_PER_USER - 1}) as n`);
+    expect(await keysOf(user)).toHaveLength(IDEMPOTENCY_KEYS_PER_USER);
+    const newest = await createWithKey(user, "newest", { title: "newest" });
+    expect(newest.status).toBe(201);
+    const kept = await keysOf(user);
+    expect(kept).toHaveLength(IDEMPOTENCY_KEYS_PER_USER);
+    expect(kept).toContain("newest");
+    expect(kept).toContain("k0");
+    expect(kept).not.toContain(`k${IDEMPOTENCY_KEYS_PER_USER - 1}`);
+    expect(await keysOf(other)).toEqual(["other's"]);
   });
 
-  test("a todo deleted after its key expired leaves nothing behind", async () => {
+  test("keyed creates and deletes in a loop leave no todo rows behind", async () => {
     const user = newUserId();
-    const first = await createWithKey(user, "k", { title: "old" });
-    await ageTodo(user, "k", 25);
-    await api.remove(user, first.json.id);
-    expect(await keptKeysOf(user)).toEqual([]);
+    for (let i = 0; i < 20; i++) await api.remove(user, (await createWithKey(user, `k${i}`, { title: "brief" })).json.id);
     expect(await queryRows(db, sql`select id from todos where user_id = ${user}`)).toEqual([]);
+    expect(await keysOf(user)).toHaveLength(20);
   });
 });
