@@ -1,10 +1,13 @@
 // Bearer mode: the user is the `sub` of a JWT verified against the auth server's JWKS.
 import { afterAll, describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
 import { SignJWT } from "jose";
 import { createApp } from "../src/app";
 import type { AuthConfig } from "../src/config";
+import { userIdOf } from "../src/users/user-id";
 import { isUuid } from "../src/uuid";
 import { newUserId, sharedDatabase, testClient } from "./support/api";
+import { queryRows } from "./support/database";
 import { AUDIENCE, ISSUER, startAuthServer } from "./support/jwks";
 
 const authServer = await startAuthServer();
@@ -36,7 +39,7 @@ describe("a valid token", () => {
     const token = await authServer.sign({ sub: user }, { alg });
     const created = await asBearer(token, "POST", "/api/v1/todos", {}, { title: `signed with ${alg}` });
     expect(created.status).toBe(201);
-    expect(created.json.user_id).toBe(user);
+    expect(created.json.user_id).toBe(userIdOf(ISSUER, user));
     expect((await asBearer(token)).json.items).toEqual([created.json]);
   });
 
@@ -46,7 +49,7 @@ describe("a valid token", () => {
     const victimToken = await authServer.sign({ sub: victim });
     const secret = (await asBearer(victimToken, "POST", "/api/v1/todos", {}, { title: "victim's" })).json;
     const attackerToken = await authServer.sign({ sub: attacker });
-    const asVictimHeader = { "x-user-id": victim };
+    const asVictimHeader = { "x-user-id": userIdOf(ISSUER, victim) };
     expect((await asBearer(attackerToken, "GET", "/api/v1/todos", asVictimHeader)).json).toEqual({
       items: [],
       count: 0,
@@ -111,10 +114,36 @@ describe("a subject that is not a UUID names a user of its own", () => {
     expect(there.json.subject).toBe(subject);
     expect(there.json.user_id).not.toBe(here.user_id);
   });
+});
 
-  test("a subject that is a UUID is the user id itself, in lower case", async () => {
+describe("one subject names one user, and one user is named by one subject", () => {
+  const me = async (token: string) => (await asBearer(token, "GET", "/api/v1/me")).json;
+
+  async function expectNoReach(ownerToken: string, intruderToken: string) {
+    const owned = (await asBearer(ownerToken, "POST", "/api/v1/todos", {}, { title: "the owner's" })).json;
+    expect((await me(intruderToken)).user_id).not.toBe(owned.user_id);
+    expect((await asBearer(intruderToken)).json).toEqual({ items: [], count: 0, next_cursor: null });
+    expect((await asBearer(intruderToken, "GET", `/api/v1/todos/${owned.id}`)).status).toBe(404);
+    expect((await asBearer(intruderToken, "DELETE", `/api/v1/todos/${owned.id}`)).status).toBe(404);
+    expect((await asBearer(ownerToken, "GET", `/api/v1/todos/${owned.id}`)).json).toEqual(owned);
+  }
+
+  test("a UUID subject names a derived id too, its case kept", async () => {
     const subject = newUserId().toUpperCase();
-    expect(await me(await authServer.sign({ sub: subject }))).toEqual({ user_id: subject.toLowerCase(), subject });
+    const answer = await me(await authServer.sign({ sub: subject }));
+    expect(answer).toEqual({ user_id: userIdOf(ISSUER, subject), subject });
+    expect(answer.user_id).not.toBe(subject.toLowerCase());
+  });
+
+  test("a token whose sub is another user's id cannot reach that user's todos", async () => {
+    const owner = await authServer.sign({ sub: `user-${crypto.randomUUID()}` });
+    const ownerId = (await me(owner)).user_id;
+    await expectNoReach(owner, await authServer.sign({ sub: ownerId }));
+  });
+
+  test("a token whose sub is another user's UUID subject in upper case cannot reach that user's todos", async () => {
+    const subject = newUserId();
+    await expectNoReach(await authServer.sign({ sub: subject }), await authServer.sign({ sub: subject.toUpperCase() }));
   });
 });
 
@@ -159,8 +188,7 @@ describe("401, with a distinct error code, when the token is", () => {
     expect(response.json.detail.length).toBeGreaterThan(10);
     expect(response.headers.get("www-authenticate")).toStartWith('Bearer realm="todo-api"');
     // Nothing was written for the user the header names.
-    const owner = await authServer.sign({ sub: user });
-    expect((await asBearer(owner)).json.count).toBe(0);
+    expect(await queryRows(sharedDatabase().database.db, sql`select id from todos where user_id = ${user}`)).toEqual([]);
   });
 });
 
