@@ -1,6 +1,7 @@
 // Drives the app in-process, the way a front end would call it.
 import { createApp } from "../../src/app";
 import type { Config } from "../../src/config";
+import { userIdOf } from "../../src/users/user-id";
 import type { TestDatabase } from "./database";
 import { AUDIENCE, ISSUER, startAuthServer } from "./jwks";
 import { asCaller } from "./query-audit";
@@ -30,7 +31,26 @@ export function suiteApp(overrides: Partial<Config> = {}) {
   return createApp({ database, config: { ...config, auth, ...overrides } });
 }
 
-export const newUserId = () => crypto.randomUUID();
+// In bearer mode a test's user is the id the API stores their todos under, and the token carries the
+// subject that names it; so a test compares user_id with its user in either mode.
+const subjects = new Map<string, string>();
+
+/** A new user: in bearer mode, the id their token's subject names. */
+export function newUserId(): string {
+  const subject = crypto.randomUUID();
+  if (!bearerMode) return subject;
+  const id = userIdOf(ISSUER, subject);
+  subjects.set(id, subject);
+  return id;
+}
+
+/** What names `user` in a request: the subject behind a user from newUserId, else the value itself. */
+export const subjectOf = (user: string) => subjects.get(user.toLowerCase()) ?? user;
+/** The id the API stores `user`'s todos under. */
+export const storedId = (user: string) => {
+  if (!bearerMode) return user.toLowerCase();
+  return subjects.has(user.toLowerCase()) ? user.toLowerCase() : userIdOf(ISSUER, user);
+};
 
 type Options = { user?: string | null; body?: unknown; headers?: Record<string, string> };
 
@@ -39,7 +59,7 @@ export function testClient(app: { handle(request: Request): Promise<Response> } 
     const h: Record<string, string> = {};
     // X-User-Id always, and in bearer mode a token for the same user: a bearer app must ignore the header.
     if (user) h["x-user-id"] = user;
-    if (user && bearerMode) h.authorization = `Bearer ${await tokenFor(user)}`;
+    if (user && bearerMode) h.authorization = `Bearer ${await tokenFor(subjectOf(user))}`;
     const init: RequestInit = { method, headers: h };
     if (body !== undefined) {
       // A stream is sent as it is, chunked: a body that never ends, for one.
@@ -48,7 +68,7 @@ export function testClient(app: { handle(request: Request): Promise<Response> } 
     }
     for (const [name, value] of Object.entries(headers)) h[name.toLowerCase()] = value;
     const request = new Request(`http://localhost${path}`, init);
-    const response = await (user ? asCaller(user, () => app.handle(request)) : app.handle(request));
+    const response = await (user ? asCaller(storedId(user), () => app.handle(request)) : app.handle(request));
     const text = await response.text();
     const json = text && /json/.test(response.headers.get("content-type") ?? "") ? JSON.parse(text) : undefined;
     return { status: response.status, headers: response.headers, text, json };

@@ -4,7 +4,7 @@
 // date, or `*`), and creates may carry an Idempotency-Key and be retried, by the same user or another.
 import { expect, test } from "bun:test";
 import fc from "fast-check";
-import { testClient } from "../support/api";
+import { newUserId, testClient } from "../support/api";
 
 const api = testClient();
 
@@ -130,7 +130,7 @@ function expectPreconditionFailed(response: Response) {
 }
 
 function newRun() {
-  const users = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+  const users = [newUserId(), newUserId(), newUserId()];
   const model: Model = new Map();
   const createdIds: string[] = []; // deleted ones included: they must stay gone
   // Keys are small numbers shared by all users, so the same key is often used by several: a key is per user.

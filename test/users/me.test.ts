@@ -1,14 +1,15 @@
 // GET /me: who the API takes the caller to be, in whichever mode the suite runs.
 import { expect, test } from "bun:test";
-import { bearerMode, newUserId, testClient } from "../support/api";
+import { bearerMode, newUserId, storedId, subjectOf, testClient } from "../support/api";
 
 const api = testClient();
 
-test("GET /me answers the caller's user id, in lower case, and the subject as it was sent", async () => {
-  const subject = newUserId().toUpperCase();
-  const { status, json } = await api.call("GET", "/api/v1/me", { user: subject });
+test("GET /me answers the id the caller's todos are stored under, and the subject as it was sent", async () => {
+  const user = newUserId().toUpperCase();
+  const { status, json } = await api.call("GET", "/api/v1/me", { user });
   expect(status).toBe(200);
-  expect(json).toEqual({ user_id: subject.toLowerCase(), subject });
+  // Header mode: the X-User-Id header is the subject, its id in lower case. Bearer mode: the token's sub.
+  expect(json).toEqual({ user_id: storedId(user), subject: bearerMode ? subjectOf(user) : user });
 });
 
 test("the user id /me answers is the user_id of the caller's todos", async () => {
