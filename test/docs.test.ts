@@ -199,5 +199,5 @@ test.skipIf(!hasChromium)(
       await browser.close();
     }
   },
-  30_000,
+  90_000,
 );
