@@ -19,7 +19,7 @@ const etagOf = (row: { id: string; version: number }) => `"${row.id}.${row.versi
 const withEtag = (request: Request, { version, ...row }: { id: string; version: number; [column: string]: unknown }, status = 200) =>
   Response.json(row, { status, headers: apiHeaders(request, { etag: etagOf({ id: row.id, version }) }) });
 
-// What every answer of the service carries (http/request-gate.ts, http/request-log.ts): the same
+// What every answer of the service carries (http/request-gate.ts, observability/request-log.ts): the same
 // bytes on the wire, or the floor would be measured answering less than the API does.
 const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
 const apiHeaders = (request: Request, extra?: Record<string, string>) => {

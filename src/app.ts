@@ -3,20 +3,21 @@
 import { cors } from "@elysiajs/cors";
 import { Elysia } from "elysia";
 import { Registry } from "prom-client";
+import { apiReference, DOCS_PATH } from "./api-docs/api-reference";
+import type { CallerResolver } from "./auth/caller";
+import { callerResolverFor } from "./auth/resolver";
 import type { Config } from "./config";
 import { answeredWithin, createBudget } from "./db/budget";
 import { createCircuit, DatabaseDownError } from "./db/circuit";
 import type { Database } from "./db/connect";
-import { apiReference } from "./http/api-reference";
 import { toApiError } from "./http/errors";
 import { parseJsonBody } from "./http/json-body";
-import { metrics } from "./http/metrics";
 import { type ApiError, problemResponse, serverError } from "./http/problem";
 import { requestGate } from "./http/request-gate";
-import { requestLog } from "./http/request-log";
-import type { Tracing } from "./http/tracing";
-import { type UserContext, userContextFor } from "./http/user-context";
 import { createLogger, errorFields, type Logger } from "./log";
+import { metrics } from "./observability/metrics";
+import { requestLog } from "./observability/request-log";
+import type { Tracing } from "./observability/tracing";
 import { todoRoutes } from "./todos/routes";
 import { type TodoStore, todoStore } from "./todos/store";
 import { meRoutes } from "./users/routes";
@@ -29,7 +30,7 @@ export type AppDeps = {
   isReady?: () => boolean;
   /** Seams for tests: a store of their own (one that fails, say), and who the caller is. */
   todos?: TodoStore;
-  callerOf?: UserContext;
+  callerOf?: CallerResolver;
   /** Where /metrics reads from (index.ts passes one with the process metrics); each app makes its own otherwise. */
   metricsRegistry?: Registry;
   /** Traces, when configured: index.ts loads the SDK only then. */
@@ -59,7 +60,7 @@ export function createApp({
   if (tracing) budget = tracing.traceDatabase(budget);
   const todos = seams.todos ?? todoStore(database.db, budget, { maxTodosPerUser: config.maxTodosPerUser });
   // One per app: in bearer mode it holds the cached key set.
-  const callerOf = seams.callerOf ?? userContextFor(config.auth);
+  const callerOf = seams.callerOf ?? callerResolverFor(config.auth);
   const bodyLimits = { limit: config.bodyLimitBytes, timeoutMs: config.bodyTimeoutMs };
   // normalize: false makes unknown body properties an error instead of silently dropping them.
   return (
@@ -69,7 +70,7 @@ export function createApp({
       .use(requestLog(logger))
       .use(tracing ? tracing.plugin : new Elysia())
       .use(observed ? observed.plugin : new Elysia())
-      .use(requestGate())
+      .use(requestGate({ docsPath: DOCS_PATH }))
       // CORS is off unless CORS_ORIGINS lists the front ends allowed to call from a browser.
       .use(
         config.corsOrigins.length > 0

@@ -6,9 +6,9 @@ import { connect, type Database } from "./db/connect";
 import { DataDirectoryError } from "./db/data-dir-lock";
 import { classifyDatabaseError } from "./db/errors";
 import { migrate } from "./db/migrate";
-import { processMetricsRegistry } from "./http/metrics";
 import { problemResponse, serverError } from "./http/problem";
 import { createLogger, errorFields } from "./log";
+import { processMetricsRegistry } from "./observability/metrics";
 
 let config: Config;
 try {
@@ -50,7 +50,7 @@ try {
 }
 
 // Loaded only when an OTLP endpoint is set: with tracing off, the OpenTelemetry SDK costs nothing.
-const tracing = config.tracing ? (await import("./http/tracing")).startTracing(config.tracing) : undefined;
+const tracing = config.tracing ? (await import("./observability/tracing")).startTracing(config.tracing) : undefined;
 const metricsRegistry = config.metrics ? processMetricsRegistry() : undefined;
 
 // Listen first: liveness (/health) answers while the database is still asleep or down.

@@ -398,7 +398,7 @@ describe("8. content types", () => {
   );
 });
 
-// In bearer mode the X-User-Id header is ignored; test/auth.test.ts covers malformed subjects.
+// In bearer mode the X-User-Id header is ignored; test/auth/bearer.test.ts covers malformed subjects.
 if (bearerMode) console.log("skipped: X-User-Id spellings and lengths (bearer mode ignores the header)");
 describe("9. UUID spellings", () => {
   test("an upper-case path id is the same todo on GET, PATCH and DELETE, answered in lower case", async () => {

@@ -15,22 +15,21 @@ export const tokenErrorCodes = [
   "INVALID_TOKEN",
 ] as const;
 
+/** The platform's error codes; each feature adds its own (todos/problems.ts). */
 export const errorCodes = [
   "BAD_REQUEST",
   "VALIDATION_ERROR",
   "MISSING_USER_CONTEXT",
   ...tokenErrorCodes,
   "NOT_FOUND",
-  "TODO_LIMIT_REACHED",
-  "PRECONDITION_FAILED",
-  "IDEMPOTENCY_KEY_REUSED",
   "REQUEST_TIMEOUT",
   "PAYLOAD_TOO_LARGE",
   "UNSUPPORTED_MEDIA_TYPE",
   "SERVER_ERROR",
   "SERVICE_UNAVAILABLE",
 ] as const;
-export type ErrorCode = (typeof errorCodes)[number];
+/** A stable code in SCREAMING_SNAKE_CASE: the platform's, or a feature's. */
+export type ErrorCode = (typeof errorCodes)[number] | (string & {});
 
 /** Why a field was refused, for a front end to translate; `message` says the same in English. */
 export const fieldErrorCodes = [
@@ -63,7 +62,8 @@ export const problemModel = t.Object(
     title: t.String({ description: "The HTTP status's reason phrase" }),
     status: Type.Integer({ description: "The HTTP status code, repeated" }),
     detail: t.String({ description: "What went wrong and how to fix it" }),
-    error_code: t.UnionEnum(errorCodes, { description: "What happened, as a stable code", default: undefined }),
+    // Listed in the OpenAPI document with every feature's codes (api-docs/openapi.ts).
+    error_code: t.String({ description: "What happened, as a stable code" }),
     field_errors: t.Optional(t.Array(fieldErrorModel, { description: "Each field refused, when the request had fields to refuse" })),
   },
   { description: "An RFC 9457 problem document (application/problem+json)" },
@@ -105,11 +105,14 @@ const titles: Record<number, string> = {
   401: "Unauthorized",
   404: "Not Found",
   408: "Request Timeout",
+  403: "Forbidden",
   409: "Conflict",
+  410: "Gone",
   412: "Precondition Failed",
   413: "Content Too Large",
   415: "Unsupported Media Type",
   422: "Unprocessable Content",
+  429: "Too Many Requests",
   500: "Internal Server Error",
   503: "Service Unavailable",
 };

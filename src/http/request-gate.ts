@@ -2,15 +2,12 @@
 // headers every answer carries. Behind a gateway that guards only `/api/*`, a request must not reach
 // the API by any other spelling of its path.
 import { Elysia } from "elysia";
-import { DOCS_PATH } from "./api-reference";
 import { ApiError } from "./problem";
 
 // A DNS name or an IPv4 address, or an IPv6 literal in brackets; an optional port.
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::(\d{1,5}))?$/;
 
 const everywhere = { "x-content-type-options": "nosniff", "referrer-policy": "no-referrer", "x-frame-options": "DENY" };
-// Not on the docs page: it runs Swagger UI's inline start-up script.
-const docsPage = new Set([DOCS_PATH, `${DOCS_PATH}/`]);
 const onApi = {
   ...everywhere,
   "cache-control": "no-store",
@@ -52,7 +49,9 @@ function authorityOf(url: string): string | null {
 }
 
 /** The gate of one app: its own, as it knows whether that app listens. */
-export function requestGate() {
+export function requestGate({ docsPath }: { docsPath: string }) {
+  // No content security policy on the docs page: it runs Swagger UI's inline start-up script.
+  const docsPage = new Set([docsPath, `${docsPath}/`]);
   // Only Bun's server routes requests natively; app.handle() in-process does not. Known from the app's
   // start, not from the request context's `server`: reading that makes Elysia redefine a property of
   // every request's context, which cost about a sixth of a retrieve's CPU.

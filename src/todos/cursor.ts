@@ -7,9 +7,8 @@
 // (created_at is stored with millisecond precision, so the position is exact), and the id's 16 bytes.
 // Decoding is strict (length, alphabet, version, canonical form, a date Postgres and JSON agree
 // on), so a malformed, truncated or tampered cursor is refused instead of read as some position.
-import type { Todo } from "./model";
-
-export type TodoPosition = Pick<Todo, "created_at" | "id">;
+/** Where a page starts: the todo it starts after. */
+export type TodoPosition = { created_at: string; id: string };
 
 const VERSION = 1;
 const BYTES = 25;

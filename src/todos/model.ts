@@ -2,6 +2,7 @@
 // and the OpenAPI document.
 import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
+import { nameSchemas } from "../api-docs/openapi";
 import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH } from "../db/schema";
 import { describedByUs, registerFormat } from "../http/validation";
 import { decodeCursor } from "./cursor";
@@ -39,7 +40,7 @@ export const updateTodoBody = describedByUs(
 );
 
 // Headers are read here as plain strings; http/preconditions.ts gives them meaning. The caller's own
-// headers are listed too (checked by http/user-context.ts, not here), so that typed clients such as Eden
+// headers are listed too (checked by auth/caller.ts, not here), so that typed clients such as Eden
 // Treaty may send them along.
 const callerHeaders = {
   "x-user-id": t.Optional(t.String({ description: "Header mode: the caller's user id (see the userIdHeader scheme)" })),
@@ -121,6 +122,8 @@ export const todoPageModel = t.Object({
   count: Type.Integer({ description: "The number of items in this page" }),
   next_cursor: t.Union([t.String(), t.Null()], { description: "The cursor of the next page; null on the last page" }),
 });
+
+nameSchemas({ Todo: todoModel, TodoPage: todoPageModel, NewTodo: createTodoBody, TodoChanges: updateTodoBody });
 
 export type Todo = typeof todoModel.static;
 export type NewTodo = typeof createTodoBody.static;

@@ -1,9 +1,8 @@
 // HTTP ⇄ store calls, nothing else.
 import { Elysia } from "elysia";
-import { documented } from "../http/openapi";
+import { documented } from "../api-docs/openapi";
+import type { CallerResolver } from "../auth/caller";
 import { clientHasCurrent, etagOf, ifMatchVersions } from "../http/preconditions";
-import { ApiError } from "../http/problem";
-import type { UserContext } from "../http/user-context";
 import { decodeCursor, encodeCursor } from "./cursor";
 import {
   changeTodoHeaders,
@@ -17,63 +16,50 @@ import {
   todoPageModel,
   updateTodoBody,
 } from "./model";
+import { keyReused, limitReached, preconditionFailed, todoNotFound, todoProblems } from "./problems";
 import type { GuardedOutcome, TodoStore, VersionedTodo } from "./store";
-
-// Another user's todo answers exactly like a missing one, so ids cannot be probed.
-const notFound = () => new ApiError(404, "NOT_FOUND", "No todo with this id exists.");
-const limitReached = (limit: number) =>
-  new ApiError(409, "TODO_LIMIT_REACHED", `You already have ${limit} todos, the most one user may keep; delete some to make room.`);
-const keyReused = () =>
-  new ApiError(
-    422,
-    "IDEMPOTENCY_KEY_REUSED",
-    "This Idempotency-Key was already used for a create with another body; use a new key for a new todo.",
-  );
-const preconditionFailed = () =>
-  new ApiError(
-    412,
-    "PRECONDITION_FAILED",
-    "The todo changed since the version named in If-Match; retrieve it again and reapply your change.",
-  );
 
 /** The answer of a change guarded by If-Match: 404 and 412 as problems, else what was changed. */
 function guarded<T>(outcome: GuardedOutcome<T>): T {
-  if (outcome === "missing") throw notFound();
+  if (outcome === "missing") throw todoNotFound();
   if (outcome === "version-differs") throw preconditionFailed();
   return outcome;
 }
 
-// Every route may answer these; a body adds 413, 415 and 422 (and 408 while it arrives), a path id 404.
+// Every route may answer these; a body adds 413, 415 and 422 (and 408 while it arrives).
 const always = [400, 401, 503] as const;
 const withBody = [408, 413, 415, 422] as const;
 
-const answers = {
-  create: documented(
-    {
-      201: {
-        description: "Created (or, with a repeated Idempotency-Key, the original create replayed)",
-        schema: todoModel,
-        headers: ["Location", "ETag", "Idempotent-Replayed"],
+function answersOf(maxTodosPerUser: number) {
+  const own = todoProblems(maxTodosPerUser);
+  return {
+    create: documented(
+      {
+        201: {
+          description: "Created (or, with a repeated Idempotency-Key, the original create replayed)",
+          schema: todoModel,
+          headers: ["Location", "ETag", "Idempotent-Replayed"],
+        },
       },
-    },
-    [...always, ...withBody, 409],
-  ),
-  list: documented({ 200: { description: "A page of your todos", schema: todoPageModel, headers: ["Link"] } }, always),
-  get: documented(
-    {
-      200: { description: "The todo", schema: todoModel, headers: ["ETag"] },
-      304: { description: "Not Modified: the ETag in If-None-Match is current; no body", headers: ["ETag"] },
-    },
-    [...always, 404],
-  ),
-  update: documented({ 200: { description: "The todo as changed", schema: todoModel, headers: ["ETag"] } }, [
-    ...always,
-    404,
-    412,
-    ...withBody,
-  ]),
-  remove: documented({ 204: { description: "Deleted" } }, [...always, 404, 412]),
-};
+      [...always, ...withBody],
+      { 409: own[409], 422: own[422] },
+    ),
+    list: documented({ 200: { description: "A page of your todos", schema: todoPageModel, headers: ["Link"] } }, always),
+    get: documented(
+      {
+        200: { description: "The todo", schema: todoModel, headers: ["ETag"] },
+        304: { description: "Not Modified: the ETag in If-None-Match is current; no body", headers: ["ETag"] },
+      },
+      always,
+      { 404: own[404] },
+    ),
+    update: documented({ 200: { description: "The todo as changed", schema: todoModel, headers: ["ETag"] } }, [...always, ...withBody], {
+      404: own[404],
+      412: own[412],
+    }),
+    remove: documented({ 204: { description: "Deleted" } }, always, { 404: own[404], 412: own[412] }),
+  };
+}
 
 // A relative reference (RFC 8288 resolves it against the URL the client asked for): correct behind any
 // gateway that keeps the path, and built without the Host header, which the client controls.
@@ -82,7 +68,8 @@ const nextLink = (path: string, query: Record<string, string | undefined>) => {
   return `<${path}?${params}>; rel="next"`;
 };
 
-export function todoRoutes(todos: TodoStore, callerOf: UserContext) {
+export function todoRoutes(todos: TodoStore, callerOf: CallerResolver) {
+  const answers = answersOf(todos.maxTodosPerUser);
   return new Elysia({ prefix: "/todos", tags: ["todos"], normalize: false })
     .derive(async ({ request }) => ({ userId: (await callerOf(request.headers)).userId }))
     .post(
@@ -142,7 +129,7 @@ export function todoRoutes(todos: TodoStore, callerOf: UserContext) {
           // A client that has a copy is asked about its version first: a current copy is answered without
           // the todo being read or sent (a stale one costs a second lookup).
           const version = await todos.version(userId, params.id);
-          if (version === undefined) throw notFound();
+          if (version === undefined) throw todoNotFound();
           const etag = etagOf(params.id.toLowerCase(), version);
           if (clientHasCurrent(ifNoneMatch, etag)) {
             set.headers.etag = etag;
@@ -150,7 +137,7 @@ export function todoRoutes(todos: TodoStore, callerOf: UserContext) {
           }
         }
         const found = await todos.get(userId, params.id);
-        if (!found) throw notFound();
+        if (!found) throw todoNotFound();
         set.headers.etag = etagOf(found.todo.id, found.version);
         return found.todo;
       },

@@ -1,12 +1,12 @@
 // GET /me: which user id the API knows the caller by, so a front end can match answers to it.
 import { Elysia } from "elysia";
-import { documented } from "../http/openapi";
-import type { UserContext } from "../http/user-context";
+import { documented } from "../api-docs/openapi";
+import type { CallerResolver } from "../auth/caller";
 import { callerModel } from "./model";
 
 const me = documented({ 200: { description: "Who you are", schema: callerModel } }, [400, 401, 503]);
 
-export function meRoutes(callerOf: UserContext) {
+export function meRoutes(callerOf: CallerResolver) {
   return new Elysia({ tags: ["users"], normalize: false }).get(
     "/me",
     async ({ request }) => {

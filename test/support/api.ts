@@ -1,7 +1,7 @@
 // Drives the app in-process, the way a front end would call it.
 import { createApp } from "../../src/app";
+import { userIdOf } from "../../src/auth/subject";
 import type { Config } from "../../src/config";
-import { userIdOf } from "../../src/users/user-id";
 import type { TestDatabase } from "./database";
 import { AUDIENCE, ISSUER, startAuthServer } from "./jwks";
 import { asCaller } from "./query-audit";

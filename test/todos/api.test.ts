@@ -232,7 +232,7 @@ describe("isolation between users", () => {
   });
 });
 
-// In bearer mode the caller is the token's subject; test/auth.test.ts covers its 401s.
+// In bearer mode the caller is the token's subject; test/auth/bearer.test.ts covers its 401s.
 if (bearerMode) console.log("skipped: the X-User-Id rules (bearer mode ignores the header)");
 describe.skipIf(bearerMode)("user context", () => {
   const operations = [

@@ -1,7 +1,7 @@
 // One structured log line per request, and a request id the caller can quote to us.
 import { Elysia } from "elysia";
+import { realPath } from "../http/request-gate";
 import type { Logger } from "../log";
-import { realPath } from "./request-gate";
 
 // A caller's X-Request-Id is kept only if it is short and plain; anything else could forge log lines.
 const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;

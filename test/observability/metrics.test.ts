@@ -3,8 +3,8 @@
 import { describe, expect, test } from "bun:test";
 import { Registry } from "prom-client";
 import { createApp } from "../../src/app";
-import { processMetricsRegistry } from "../../src/http/metrics";
-import { RecordedHistogram } from "../../src/http/recorded-histogram";
+import { processMetricsRegistry } from "../../src/observability/metrics";
+import { RecordedHistogram } from "../../src/observability/recorded-histogram";
 import { newUserId, sharedDatabase, testClient } from "../support/api";
 import { testDriver } from "../support/database";
 import { parsePrometheusText, sampleValue } from "../support/prometheus";

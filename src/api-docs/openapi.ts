@@ -1,24 +1,25 @@
 // The OpenAPI document's shared parts, in one place: the schemas a client generator names
 // (components.schemas), the response headers (components.headers), and what each route documents it
-// answers. A new concern adds its schema or header here (an ETag, an Idempotency-Key, a trace id) and
-// names it in the routes that send it.
+// answers. Features name their own schemas (nameSchemas) and bring their own problems (documented's
+// third argument); this module knows none of them.
 import type { TSchema, TUndefined } from "@sinclair/typebox";
 import type { OpenAPIV3 } from "openapi-types";
-import { createTodoBody, todoModel, todoPageModel, updateTodoBody } from "../todos/model";
-import { callerModel } from "../users/model";
-import { ApiError, fieldErrorModel, problemBody, problemModel, serviceUnavailable } from "./problem";
+import { ApiError, errorCodes, fieldErrorModel, problemBody, problemModel, serviceUnavailable } from "../http/problem";
 
 /** Every named schema. A schema used inside another (Todo in TodoPage) becomes a $ref there too. */
-export const componentSchemas = {
-  Todo: todoModel,
-  TodoPage: todoPageModel,
-  NewTodo: createTodoBody,
-  TodoChanges: updateTodoBody,
-  Caller: callerModel,
-  Problem: problemModel,
-  FieldError: fieldErrorModel,
-};
-export type SchemaName = keyof typeof componentSchemas;
+export const componentSchemas: Record<string, TSchema> = { Problem: problemModel, FieldError: fieldErrorModel };
+const names = new Map<TSchema, string>(Object.entries(componentSchemas).map(([name, schema]) => [schema, name]));
+/** Every error_code the service answers: the platform's, and each feature's (from its documented examples). */
+const allErrorCodes = new Set<string>(errorCodes);
+
+/** A feature's schemas, under the names client generators will give their types. */
+export function nameSchemas<T extends Record<string, TSchema>>(schemas: T): T {
+  for (const [name, schema] of Object.entries(schemas)) {
+    componentSchemas[name] = schema;
+    names.set(schema, name);
+  }
+  return schemas;
+}
 
 const integer = { type: "integer" } as const;
 const text = { type: "string" } as const;
@@ -49,8 +50,7 @@ export const componentHeaders = {
 } satisfies Record<string, OpenAPIV3.HeaderObject>;
 export type HeaderName = keyof typeof componentHeaders;
 
-const names = new Map<TSchema, SchemaName>(Object.entries(componentSchemas).map(([name, schema]) => [schema, name as SchemaName]));
-const schemaRef = (name: SchemaName) => ({ $ref: `#/components/schemas/${name}` });
+const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const headerRef = (name: HeaderName) => ({ $ref: `#/components/headers/${name}` });
 
 /** A schema as JSON, with every named schema inside it (but not itself) replaced by its $ref. */
@@ -64,13 +64,15 @@ function withRefs(schema: unknown, root = true): OpenAPIV3.SchemaObject {
   return Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, withRefs(value, false)]));
 }
 
-export const schemasDocument = () =>
-  Object.fromEntries(Object.entries(componentSchemas).map(([name, schema]) => [name, withRefs(schema)])) as Record<
-    string,
-    OpenAPIV3.SchemaObject
-  >;
+export function schemasDocument(): Record<string, OpenAPIV3.SchemaObject> {
+  const document = Object.fromEntries(Object.entries(componentSchemas).map(([name, schema]) => [name, withRefs(schema)]));
+  const errorCode = document.Problem?.properties?.error_code as OpenAPIV3.SchemaObject;
+  errorCode.enum = [...allErrorCodes];
+  return document;
+}
 
-type ProblemAnswer = { description: string; headers?: HeaderName[]; examples: Record<string, ApiError> };
+/** What a route may answer with a problem: a realistic example of each (the ApiError the code throws). */
+export type ProblemAnswer = { description: string; headers?: HeaderName[]; examples: Record<string, ApiError> };
 
 /** What a route may answer with a problem, and a realistic example of each. */
 const problems = {
@@ -92,34 +94,10 @@ const problems = {
       expired: new ApiError(401, "TOKEN_EXPIRED", "The token has expired; get a new one from the auth server."),
     },
   },
-  404: {
-    description: "No such todo for this user (another user's todo answers the same)",
-    examples: { notFound: new ApiError(404, "NOT_FOUND", "No todo with this id exists.") },
-  },
   408: {
     description: "The body did not arrive within BODY_TIMEOUT_MS",
     examples: {
       slowBody: new ApiError(408, "REQUEST_TIMEOUT", "The request body did not arrive within 10000 ms; send it at once."),
-    },
-  },
-  409: {
-    description: "The user already has MAX_TODOS_PER_USER todos",
-    examples: {
-      limitReached: new ApiError(
-        409,
-        "TODO_LIMIT_REACHED",
-        "You already have 10000 todos, the most one user may keep; delete some to make room.",
-      ),
-    },
-  },
-  412: {
-    description: "If-Match names another version of the todo (it changed since); nothing was changed",
-    examples: {
-      changedSince: new ApiError(
-        412,
-        "PRECONDITION_FAILED",
-        "The todo changed since the version named in If-Match; retrieve it again and reapply your change.",
-      ),
     },
   },
   413: {
@@ -133,17 +111,11 @@ const problems = {
     },
   },
   422: {
-    description:
-      "The body breaks a rule (field_errors says which, with a code and, where one applies, the limit); on a create, also IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used with another body",
+    description: "The body breaks a rule (field_errors says which, with a code and, where one applies, the limit)",
     examples: {
       titleTooLong: new ApiError(422, "VALIDATION_ERROR", "The request body is invalid: title must be at most 255 characters.", [
         { field: "title", code: "too_long", message: "must be at most 255 characters", limit: 255 },
       ]),
-      keyReused: new ApiError(
-        422,
-        "IDEMPOTENCY_KEY_REUSED",
-        "This Idempotency-Key was already used for a create with another body; use a new key for a new todo.",
-      ),
     },
   },
   503: {
@@ -160,11 +132,21 @@ const headersOf = (names: HeaderName[] = []) =>
   Object.fromEntries(["X-Request-Id" as const, ...names].map((name) => [name, headerRef(name)]));
 
 const contentOf = (schema: TSchema) => ({
-  "application/json": { schema: names.has(schema) ? schemaRef(names.get(schema) as SchemaName) : withRefs(schema) },
+  "application/json": { schema: names.has(schema) ? schemaRef(names.get(schema) as string) : withRefs(schema) },
 });
 
-function problemResponse(status: ProblemStatus) {
-  const { description, examples, headers }: ProblemAnswer = problems[status];
+/** Two answers with one status (a platform's 422 and a feature's, say) are documented as one. */
+function merged(first: ProblemAnswer | undefined, second: ProblemAnswer | undefined): ProblemAnswer {
+  if (!first || !second) return (first ?? second) as ProblemAnswer;
+  const headers = [...new Set([...(first.headers ?? []), ...(second.headers ?? [])])];
+  return {
+    description: `${first.description}; or ${second.description}`,
+    headers,
+    examples: { ...first.examples, ...second.examples },
+  };
+}
+
+function problemResponse({ description, examples, headers }: ProblemAnswer) {
   return {
     description,
     headers: headersOf(headers),
@@ -177,7 +159,7 @@ function problemResponse(status: ProblemStatus) {
   };
 }
 
-type Answers<S extends Record<number, Success>, P extends ProblemStatus> = {
+type Answers<S extends Record<number, Success>, P extends number> = {
   [K in keyof S]: S[K] extends { schema: infer T extends TSchema } ? T : TUndefined;
 } & { [K in P]: typeof problemModel } & {
   // Elysia types any route with a request schema as possibly answering 422 with its own validation
@@ -187,19 +169,29 @@ type Answers<S extends Record<number, Success>, P extends ProblemStatus> = {
 
 /**
  * What a route answers: `responses` for its OpenAPI operation, and `types`, its answers per status for
- * Elysia's route type (and so for Eden). `types` is for the type checker only and is undefined at run
- * time: given as a `response` schema, Elysia would check every answer against it, and checking each
- * item of each list cost a third of list throughput (bench/results.md). The store's types fix the
+ * Elysia's route type (and so for Eden). `problemStatuses` are the platform's problems the route may
+ * answer; `own` are the feature's, each with the errors it throws as examples (their codes join the
+ * document's list of error codes). `types` is for the type checker only and is undefined at run time:
+ * given as a `response` schema, Elysia would check every answer against it. The store's types fix the
  * answers' shape already, and test/openapi-contract.test.ts checks them against these schemas.
  */
-export function documented<const S extends Record<number, Success>, const P extends ProblemStatus>(
-  success: S,
-  problemStatuses: readonly P[],
-) {
+export function documented<
+  const S extends Record<number, Success>,
+  const P extends ProblemStatus,
+  const O extends Record<number, ProblemAnswer> = Record<never, ProblemAnswer>,
+>(success: S, problemStatuses: readonly P[], own: O = {} as O) {
   const responses: OpenAPIV3.ResponsesObject = {};
   for (const [status, { description, schema, headers }] of Object.entries(success) as [string, Success][]) {
     responses[status] = { description, headers: headersOf(headers), ...(schema && { content: contentOf(schema) }) };
   }
-  for (const status of [...problemStatuses].sort()) responses[status] = problemResponse(status);
-  return { responses, types: undefined as unknown as Answers<S, P> };
+  const statuses = new Set<number>([...problemStatuses, ...Object.keys(own).map(Number)]);
+  for (const status of [...statuses].sort()) {
+    const answer = merged(
+      (problemStatuses as readonly number[]).includes(status) ? problems[status as ProblemStatus] : undefined,
+      own[status],
+    );
+    for (const error of Object.values(answer.examples)) allErrorCodes.add(error.code);
+    responses[status] = problemResponse(answer);
+  }
+  return { responses, types: undefined as unknown as Answers<S, P | (keyof O & number)> };
 }

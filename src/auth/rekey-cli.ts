@@ -1,5 +1,5 @@
 // `bun run users:rekey -- --issuer <iss>`: once, on a bearer-mode deployment, before the version in which
-// every subject names a derived id (src/users/user-id.ts) serves requests. Before it, a UUID subject was the
+// every subject names a derived id (src/auth/subject.ts) serves requests. Before it, a UUID subject was the
 // user id itself, lower-cased; this moves each such user's rows to the id that subject names now.
 // Never in header mode: there X-User-Id is the user id, and this would move every user's todos to an id no
 // request names. See docs/auth.md.
@@ -8,10 +8,10 @@ import { type SQL, sql } from "drizzle-orm";
 import { ConfigError, readConfig } from "../config";
 import { connect, type Db } from "../db/connect";
 import { DataDirectoryError } from "../db/data-dir-lock";
-import { userIdOf } from "./user-id";
+import { userIdOf } from "./subject";
 
 const USAGE =
-  'usage: bun src/users/rekey-cli.ts --issuer <the tokens\' iss, "" if they have none>\n' +
+  'usage: bun src/auth/rekey-cli.ts --issuer <the tokens\' iss, "" if they have none>\n' +
   "bearer mode only (AUTH_JWKS_URL or AUTH_JWT_SECRET set); never run it on a header-mode (X-User-Id) deployment";
 
 // Every derived id is version 5; a UUID subject of version 5 cannot be told from one and stays where it is.

@@ -1,11 +1,11 @@
 // Bearer JWTs, verified with jose against the auth server's JWKS (or an HS256 secret in
-// development). The caller is the token's `sub`; src/users/user-id.ts turns it into a user id.
+// development). The caller is the token's `sub`; src/auth/subject.ts turns it into a user id.
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
 import type { AuthConfig } from "../config";
-import { isAcceptableSubject, userIdOf } from "../users/user-id";
-import { jsonShapeProblem } from "./json-body";
-import { ApiError, type ErrorCode, serviceUnavailable } from "./problem";
-import type { Caller } from "./user-context";
+import { jsonShapeProblem } from "../http/json-body";
+import { ApiError, type ErrorCode, serviceUnavailable } from "../http/problem";
+import type { Caller } from "./caller";
+import { isAcceptableSubject, userIdOf } from "./subject";
 
 // An explicit allow-list: a token cannot pick a weaker algorithm, or HS256 with a public key.
 const ASYMMETRIC = ["RS256", "PS256", "ES256", "EdDSA"];
@@ -84,7 +84,7 @@ function checkLifetime(payload: JWTPayload, maxLifetimeS: number): void {
   }
 }
 
-export function bearerUserContext(auth: Exclude<AuthConfig, { mode: "header" }>): (headers: Headers) => Promise<Caller> {
+export function bearerCallerResolver(auth: Exclude<AuthConfig, { mode: "header" }>): (headers: Headers) => Promise<Caller> {
   const key: JWTVerifyGetKey | Uint8Array =
     auth.mode === "jwks"
       ? createRemoteJWKSet(auth.jwksUrl, { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 3000 })

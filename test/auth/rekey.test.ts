@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
+import { rekeyUsers } from "../../src/auth/rekey-cli";
+import { userIdOf } from "../../src/auth/subject";
 import { readConfig } from "../../src/config";
 import { connect, type Database, type Db } from "../../src/db/connect";
 import { migrate } from "../../src/db/migrate";
-import { rekeyUsers } from "../../src/users/rekey-cli";
-import { userIdOf } from "../../src/users/user-id";
 import { createServerDatabase, createTestDatabase, queryRows, type TestDatabase } from "../support/database";
 
 const ISSUER = "https://auth.example.com";
@@ -81,7 +81,7 @@ test("rows of every table keyed by user id move too, none is lost to the cascade
 });
 
 const command = (args: string[], env: Record<string, string>) => {
-  const child = Bun.spawn(["bun", "src/users/rekey-cli.ts", ...args], {
+  const child = Bun.spawn(["bun", "src/auth/rekey-cli.ts", ...args], {
     env: { ...process.env, DATABASE_URL: "", NEON_DATABASE_URL: "", AUTH_JWKS_URL: "", AUTH_JWT_SECRET: "", ...env },
     stdout: "pipe",
     stderr: "pipe",
@@ -98,7 +98,7 @@ test("without --issuer, or in header mode, the command refuses and says it is no
     expect(code).toBe(2);
     expect(stderr).toContain("never run it on a header-mode (X-User-Id) deployment");
   }
-});
+}, 30_000);
 
 type CommandDatabase = { env: Record<string, string>; use<T>(work: (db: Db) => Promise<T>): Promise<T>; drop(): Promise<void> };
 
@@ -144,4 +144,4 @@ test("run as a command in a bearer-mode configuration, it moves the users in the
   } finally {
     await target.drop();
   }
-});
+}, 60_000);

@@ -1,6 +1,6 @@
 // The subject → user id mapping: stable, distinct, one user per subject and one subject per user.
 import { expect, test } from "bun:test";
-import { userIdOf } from "../../src/users/user-id";
+import { userIdOf } from "../../src/auth/subject";
 
 const issuer = "https://auth.example.com";
 const VERSION_5 = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -37,7 +37,7 @@ test("issuer and subject cannot be shifted into one another", () => {
 
 test("another process, as after a restart or on another instance, derives the same id", async () => {
   const subject = `user-${crypto.randomUUID()}`;
-  const script = `import { userIdOf } from "./src/users/user-id"; console.log(userIdOf(${JSON.stringify(issuer)}, ${JSON.stringify(subject)}));`;
+  const script = `import { userIdOf } from "./src/auth/subject"; console.log(userIdOf(${JSON.stringify(issuer)}, ${JSON.stringify(subject)}));`;
   const child = Bun.spawn(["bun", "-e", script], { stdout: "pipe" });
   expect((await new Response(child.stdout).text()).trim()).toBe(userIdOf(issuer, subject));
 });

@@ -2,13 +2,13 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
 import { SignJWT } from "jose";
-import { createApp } from "../src/app";
-import type { AuthConfig } from "../src/config";
-import { userIdOf } from "../src/users/user-id";
-import { isUuid } from "../src/uuid";
-import { newUserId, sharedDatabase, testClient } from "./support/api";
-import { queryRows } from "./support/database";
-import { AUDIENCE, ISSUER, startAuthServer } from "./support/jwks";
+import { createApp } from "../../src/app";
+import { userIdOf } from "../../src/auth/subject";
+import type { AuthConfig } from "../../src/config";
+import { isUuid } from "../../src/uuid";
+import { newUserId, sharedDatabase, testClient } from "../support/api";
+import { queryRows } from "../support/database";
+import { AUDIENCE, ISSUER, startAuthServer } from "../support/jwks";
 
 const authServer = await startAuthServer();
 afterAll(() => authServer.stop());

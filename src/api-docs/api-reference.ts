@@ -6,8 +6,8 @@ import { unwrapSchema } from "@elysiajs/openapi/openapi";
 import { Elysia } from "elysia";
 import type { OpenAPIV3 } from "openapi-types";
 import type { AuthConfig } from "../config";
+import { ApiError, tokenErrorCodes } from "../http/problem";
 import { componentHeaders, componentSchemas, schemasDocument } from "./openapi";
-import { ApiError, tokenErrorCodes } from "./problem";
 
 const dist = new URL("../../node_modules/swagger-ui-dist/", import.meta.url);
 const assets = ["swagger-ui-bundle.js", "swagger-ui.css"];
@@ -16,7 +16,8 @@ export const DOCS_PATH = "/docs";
 const SPEC_PATH = `${DOCS_PATH}/json`;
 
 // Each named schema as the plugin writes a request body's schema (the same function, so the same JSON).
-const bodyNames = new Map(Object.entries(componentSchemas).map(([name, schema]) => [JSON.stringify(unwrapSchema(schema)), name] as const));
+const bodyNamesOf = () =>
+  new Map(Object.entries(componentSchemas).map(([name, schema]) => [JSON.stringify(unwrapSchema(schema)), name] as const));
 
 /**
  * The plugin writes each request body's schema inline, since Elysia validates it inline (a named
@@ -24,6 +25,7 @@ const bodyNames = new Map(Object.entries(componentSchemas).map(([name, schema]) 
  * Where it is one of the named schemas, name it. Done once: the plugin keeps the document it built.
  */
 function nameRequestBodies(document: OpenAPIV3.Document): OpenAPIV3.Document {
+  const bodyNames = bodyNamesOf();
   for (const item of Object.values(document.paths)) {
     for (const operation of Object.values(item ?? {})) {
       const content = (operation as OpenAPIV3.OperationObject).requestBody as OpenAPIV3.RequestBodyObject | undefined;

@@ -2,7 +2,7 @@
 // database call, received by a local OTLP/HTTP collector. No span carries a todo's text.
 import { afterAll, describe, expect, test } from "bun:test";
 import { createApp } from "../../src/app";
-import { startTracing } from "../../src/http/tracing";
+import { startTracing } from "../../src/observability/tracing";
 import { newUserId, sharedDatabase, testClient } from "../support/api";
 import { type ReceivedSpan, startOtlpReceiver } from "../support/otlp-receiver";
 

@@ -3,12 +3,12 @@
 // app is in bearer mode whatever TEST_AUTH says, so this runs the same in both CI modes.
 import { afterAll, describe, expect, setSystemTime, test } from "bun:test";
 import { decodeJwt, decodeProtectedHeader } from "jose";
-import { createApp } from "../src/app";
-import { readConfig } from "../src/config";
-import { isUuid } from "../src/uuid";
-import { sharedDatabase } from "./support/api";
-import { type BetterAuthServer, type BetterAuthUser, startBetterAuth } from "./support/better-auth";
-import { asCaller } from "./support/query-audit";
+import { createApp } from "../../src/app";
+import { readConfig } from "../../src/config";
+import { isUuid } from "../../src/uuid";
+import { sharedDatabase } from "../support/api";
+import { type BetterAuthServer, type BetterAuthUser, startBetterAuth } from "../support/better-auth";
+import { asCaller } from "../support/query-audit";
 
 const betterAuth = await startBetterAuth();
 const servers: BetterAuthServer[] = [betterAuth];

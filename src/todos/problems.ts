@@ -1,0 +1,46 @@
+// The todo feature's own errors: each code, its message and its OpenAPI answer, written once. The
+// routes throw these; the document's examples are these same errors.
+import type { ProblemAnswer } from "../api-docs/openapi";
+import { ApiError } from "../http/problem";
+
+// Another user's todo answers exactly like a missing one, so ids cannot be probed.
+export const todoNotFound = () => new ApiError(404, "NOT_FOUND", "No todo with this id exists.");
+
+export const limitReached = (limit: number) =>
+  new ApiError(409, "TODO_LIMIT_REACHED", `You already have ${limit} todos, the most one user may keep; delete some to make room.`);
+
+export const keyReused = () =>
+  new ApiError(
+    422,
+    "IDEMPOTENCY_KEY_REUSED",
+    "This Idempotency-Key was already used for a create with another body; use a new key for a new todo.",
+  );
+
+export const preconditionFailed = () =>
+  new ApiError(
+    412,
+    "PRECONDITION_FAILED",
+    "The todo changed since the version named in If-Match; retrieve it again and reapply your change.",
+  );
+
+/** The answers above as the OpenAPI document shows them, with the limit this instance enforces. */
+export function todoProblems(maxTodosPerUser: number) {
+  return {
+    404: {
+      description: "No such todo for this user (another user's todo answers the same)",
+      examples: { notFound: todoNotFound() },
+    },
+    409: {
+      description: "The user already has MAX_TODOS_PER_USER todos",
+      examples: { limitReached: limitReached(maxTodosPerUser) },
+    },
+    412: {
+      description: "If-Match names another version of the todo (it changed since); nothing was changed",
+      examples: { changedSince: preconditionFailed() },
+    },
+    422: {
+      description: "on a create, IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used with another body",
+      examples: { keyReused: keyReused() },
+    },
+  } satisfies Record<number, ProblemAnswer>;
+}
