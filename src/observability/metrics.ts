@@ -1,19 +1,18 @@
 // Prometheus metrics, rendered by prom-client: requests by method, route template and status; database
 // calls by operation; the circuit; the pool where the driver tells; the process (registered by index.ts).
 import { Elysia, StatusMap } from "elysia";
-import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Budget } from "../db/budget";
 import { type Circuit, DatabaseDownError, DatabaseNotReadyError } from "../db/circuit";
 import type { Database } from "../db/connect";
 import { classifyDatabaseError } from "../db/errors";
-import { RecordedHistogram } from "./recorded-histogram";
 import { elapsedMs } from "./request-log";
 
 export const METRICS_PATH = "/metrics";
 /** The route label of a request that matched no route: never its path, which could hold anything. */
 export const UNMATCHED_ROUTE = "unmatched";
 
-// From 1 ms: a retrieve takes about 1.5 ms under load (bench/results.md), so the default 5 ms first bucket would hide it.
+// From 1 ms: a single-todo request is answered in about a millisecond, which prom-client's default first bucket (5 ms) would hide.
 const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 // A method the client invents must not become a new series.
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
@@ -48,50 +47,19 @@ export type MetricsOptions = {
   connections?: Database["connections"];
 };
 
-/** Series made once per label combination and kept: recording a request then looks them up and allocates nothing. */
-function seriesCache<K, V>(make: (key: K) => V) {
-  const made = new Map<K, V>();
-  return (key: K): V => {
-    let value = made.get(key);
-    if (value === undefined) {
-      value = make(key);
-      made.set(key, value);
-    }
-    return value;
-  };
-}
-
+// prom-client's Histogram checks and hashes the labels on each observation: about 0.4 µs per request and 0.3 µs per
+// database call, some 2% of a retrieve's 30 µs of CPU, under the 3% a hand-written histogram would have to save.
 function requestMetrics(registry: Registry) {
-  const duration = new RecordedHistogram(
-    "http_request_duration_seconds",
-    "From the request's arrival to its answer being written",
-    SECONDS_BUCKETS,
-    registry,
-  );
-  // The count of each series is the histogram's: one record per request serves both, read when scraped.
-  const counted: { labels: Record<string, string>; count(): number }[] = [];
-  new Counter({
-    name: "http_requests_total",
-    help: "HTTP requests answered",
+  // Its _count per method, route and status is the request counter.
+  const duration = new Histogram({
+    name: "http_request_duration_seconds",
+    help: "From the request's arrival to its answer being written",
     labelNames: ["method", "route", "status"],
+    buckets: SECONDS_BUCKETS,
     registers: [registry],
-    collect() {
-      this.reset();
-      for (const { labels, count } of counted) this.inc(labels, count());
-    },
   });
-  const byMethod = seriesCache((method: string) =>
-    seriesCache((route: string) =>
-      seriesCache((status: number) => {
-        const labels = { method, route, status: String(status) };
-        const series = duration.series(labels);
-        counted.push({ labels, count: series.count });
-        return series;
-      }),
-    ),
-  );
   return (method: string, route: string, status: number, seconds: number) => {
-    byMethod(KNOWN_METHODS.has(method) ? method : "other")(route)(status)(seconds);
+    duration.observe({ method: KNOWN_METHODS.has(method) ? method : "other", route, status: String(status) }, seconds);
   };
 }
 
@@ -103,12 +71,13 @@ function failureReason(error: unknown): string {
 }
 
 function databaseMetrics({ registry, circuit, connections }: MetricsOptions) {
-  const duration = new RecordedHistogram(
-    "db_call_duration_seconds",
-    "One named database call, its retries included",
-    SECONDS_BUCKETS,
-    registry,
-  );
+  const duration = new Histogram({
+    name: "db_call_duration_seconds",
+    help: "One named database call, its retries included",
+    labelNames: ["operation"],
+    buckets: SECONDS_BUCKETS,
+    registers: [registry],
+  });
   const failures = new Counter({
     name: "db_call_failures_total",
     help: "Database calls that failed: not_ready, circuit_open, unreachable, unavailable (dropped or too slow), invalid_input, error",
@@ -136,7 +105,6 @@ function databaseMetrics({ registry, circuit, connections }: MetricsOptions) {
       },
     });
   }
-  const durationOf = seriesCache((operation: string) => duration.series({ operation }));
   return (budget: Budget): Budget =>
     async (operation, work, options) => {
       const started = performance.now();
@@ -146,7 +114,7 @@ function databaseMetrics({ registry, circuit, connections }: MetricsOptions) {
         failures.inc({ operation, reason: failureReason(error) });
         throw error;
       } finally {
-        durationOf(operation)((performance.now() - started) / 1000);
+        duration.observe({ operation }, (performance.now() - started) / 1000);
       }
     };
 }
