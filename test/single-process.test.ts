@@ -1,7 +1,7 @@
 // One process per embedded database, one process per port: a second start is refused at once
 // instead of silently sharing them, and nothing answered 201 is ever lost.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -34,6 +34,7 @@ describe("the embedded database belongs to one process", () => {
   const spellings: [string, string, (folder: string) => string][] = [
     ["the same path", "same", (folder) => folder],
     ["a file:// URL", "url", (folder) => pathToFileURL(folder).href],
+    ["a file: URL with one slash", "url1", (folder) => `file:${folder}`],
     [
       "a relative path with .. through a symlink",
       "dots",
@@ -73,19 +74,41 @@ describe("the embedded database belongs to one process", () => {
     90_000,
   );
 
-  test("a symlink named todo-api.lock is refused: its target is neither changed nor printed", async () => {
-    const secret = join(home, "secret.txt");
-    writeFileSync(secret, "top secret contents\n");
-    const folder = join(home, "trap");
-    mkdirSync(folder);
-    symlinkSync(secret, join(folder, "todo-api.lock"));
-    const { code, stderr } = await failedStart({ PGLITE_DATA_DIR: folder, PORT: "0", HOST: "127.0.0.1" });
-    expect(code).not.toBe(0);
-    expect(stderr.trim().split("\n")).toHaveLength(1);
-    expect(stderr).toContain(`${folder}/todo-api.lock is not a regular file owned by this user`);
-    expect(stderr).not.toContain("top secret");
-    expect(readFileSync(secret, "utf8")).toBe("top secret contents\n");
-  }, 30_000);
+  test.each([
+    ["symlink", symlinkSync],
+    ["hard link", linkSync],
+  ] as const)(
+    "a %s named todo-api.lock is refused: its target is neither changed nor printed",
+    async (kind, link) => {
+      const secret = join(home, `secret ${kind}.txt`);
+      writeFileSync(secret, "top secret contents\n");
+      const folder = join(home, `trap ${kind}`);
+      mkdirSync(folder);
+      link(secret, join(folder, "todo-api.lock"));
+      const { code, stderr } = await failedStart({ PGLITE_DATA_DIR: folder, PORT: "0", HOST: "127.0.0.1" });
+      expect(code).not.toBe(0);
+      expect(stderr.trim().split("\n")).toHaveLength(1);
+      expect(stderr).toContain(`${folder}/todo-api.lock is not a regular file owned by this user`);
+      expect(stderr).not.toContain("top secret");
+      expect(readFileSync(secret, "utf8")).toBe("top secret contents\n");
+    },
+    30_000,
+  );
+
+  test("deleting todo-api.lock does not free the folder: the lock is on the folder itself", async () => {
+    const folder = join(home, "unlinked");
+    const first = await startService({ PGLITE_DATA_DIR: folder });
+    try {
+      await first.ready();
+      rmSync(join(folder, "todo-api.lock"));
+      const { code, stderr } = await failedStart({ PGLITE_DATA_DIR: folder, PORT: "0", HOST: "127.0.0.1" });
+      expect(code).not.toBe(0);
+      expect(stderr).toContain(`the embedded database in ${folder} is in use by another process`);
+      expect(await create(first, "still the only writer")).toBeString();
+    } finally {
+      first.child.kill("SIGKILL");
+    }
+  }, 60_000);
 
   test("after kill -9 the lock is gone with the process: a new start succeeds at once and keeps what was written", async () => {
     const killed = await startService({ PGLITE_DATA_DIR: dataDir });

@@ -14,9 +14,11 @@ export class DatabaseUnavailableError extends Error {
 
 // 57P03 "the database system is starting up" and 53300 "too many connections" refuse a new session.
 const UNREACHABLE_SQLSTATE = new Set(["57P03", "53300"]);
-// SQLSTATE classes: 08 connection exception, 53 insufficient resources, 57 operator intervention
-// (57P01 admin shutdown is how Neon closes idle connections; 57014 is our statement_timeout).
-const UNAVAILABLE_SQLSTATE = /^(08|53|57)/;
+// SQLSTATE classes: 08 connection exception, 40 transaction rollback (a deadlock or serialization
+// failure: nothing was applied, and the same request may well pass a moment later), 53 insufficient
+// resources, 57 operator intervention (57P01 admin shutdown is how Neon closes idle connections; 57014
+// is our statement_timeout).
+const UNAVAILABLE_SQLSTATE = /^(08|40|53|57)/;
 // 22 data exception, 23 integrity constraint violation.
 const INVALID_INPUT_SQLSTATE = /^(22|23)/;
 

@@ -2,10 +2,9 @@
 // userId and every statement on `todos` is filtered by it, so no function can reach
 // another user's rows.
 //
-// Statements are built and prepared once per database, with placeholders: building the
-// SQL on every call was three quarters of the CPU a retrieve spent in JavaScript
-// (bench/results.md).
-import { and, desc, eq, gte, lt, ne, type SQL, sql } from "drizzle-orm";
+// Statements are built and prepared once per database, with placeholders: building the SQL is
+// most of the JavaScript a simple call would otherwise spend.
+import { and, desc, eq, gte, lt, lte, ne, type SQL, sql } from "drizzle-orm";
 import type { SelectResultFields } from "drizzle-orm/query-builders/select.types";
 import type { Budget } from "../db/budget";
 import type { Db } from "../db/connect";
@@ -41,7 +40,7 @@ type KeyRecord = { request_hash: string; todo_id: string; created_at: string };
 const versioned = ({ version, ...todo }: VersionedRow): VersionedTodo => ({ todo, version });
 
 // Drizzle's prepared queries also have all(): the driver's own row objects, without Drizzle's
-// per-column mapping, which was a fifth of a list's CPU (bench/results.md). It is not in Drizzle's
+// per-column mapping, a large share of a list's CPU (`bun run bench`). It is not in Drizzle's
 // shared prepared-query type, but every driver here has it, and every driver runs the test suite.
 // Skipping the mapping is right only for columns whose driver value already is the JSON value:
 // uuid, varchar, text, boolean and integer (as here). Not for timestamp, numeric, bigint or json:
@@ -123,17 +122,27 @@ function prepareStatements(db: Db) {
       })
       .returning({ todoId: idempotencyKeys.todoId }),
   );
-  const pastTheCap = db
-    .select({ key: idempotencyKeys.key })
+  // The newest key past the cap, read without locking; then up to EVICTED_PER_CREATE keys no newer than
+  // it, locked with SKIP LOCKED: concurrent creates by one user each take keys no other is taking, so
+  // they never wait on one another (waiting, in any order, is how deadlocks come).
+  const capEdge = db
+    .select({ createdAt: idempotencyKeys.createdAt })
     .from(idempotencyKeys)
     .where(eq(idempotencyKeys.userId, userId))
     .orderBy(desc(idempotencyKeys.createdAt))
     .offset(IDEMPOTENCY_KEYS_PER_USER - 1)
-    .limit(EVICTED_PER_CREATE);
+    .limit(1);
+  const pastTheCap = db
+    .select({ key: idempotencyKeys.key })
+    .from(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.userId, userId), lte(idempotencyKeys.createdAt, capEdge), ne(idempotencyKeys.key, key)))
+    .orderBy(idempotencyKeys.createdAt)
+    .limit(EVICTED_PER_CREATE)
+    .for("update", { skipLocked: true });
   const evicted = db.$with("evicted").as(
     db
       .delete(idempotencyKeys)
-      .where(and(eq(idempotencyKeys.userId, userId), ne(idempotencyKeys.key, key), sql`${idempotencyKeys.key} = any(array(${pastTheCap}))`))
+      .where(and(eq(idempotencyKeys.userId, userId), sql`${idempotencyKeys.key} = any(array(${pastTheCap}))`))
       .returning({ key: idempotencyKeys.key }),
   );
   const removal = (where: SQL | undefined, name: string) => db.delete(todos).where(where).returning({ id: todos.id }).prepare(name);

@@ -19,6 +19,7 @@ test.each<[string, unknown, DatabaseFault | undefined]>([
   ],
   ["Postgres starting up (57P03)", withCode("the database system is starting up", "57P03"), "unreachable"],
   ["Neon closing an idle connection (57P01)", withCode("terminating connection due to administrator command", "57P01"), "unavailable"],
+  ["a deadlock, rolled back (40P01)", withCode("deadlock detected", "40P01"), "unavailable"],
   ["a broken pipe", withCode("write EPIPE", "EPIPE"), "unavailable"],
   ["pg: connection terminated", new Error("Connection terminated unexpectedly"), "unavailable"],
   ["a value too long (22001)", withCode("value too long for type character varying(255)", "22001"), "invalid-input"],
