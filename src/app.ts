@@ -122,7 +122,7 @@ export function createApp({
         },
         { detail: { hide: true } },
       )
-      .group("/api/v1", (api) => api.use(todoRoutes(todos, callerOf)).use(meRoutes(callerOf)))
+      .group("/api/v1", (api) => api.use(todoRoutes(todos, callerOf, bodyLimits)).use(meRoutes(callerOf)))
   );
 }
 

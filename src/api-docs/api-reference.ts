@@ -7,7 +7,7 @@ import { Elysia } from "elysia";
 import type { OpenAPIV3 } from "openapi-types";
 import type { AuthConfig } from "../config";
 import { ApiError, tokenErrorCodes } from "../http/problem";
-import { componentHeaders, componentSchemas, schemasDocument } from "./openapi";
+import { componentHeaders, componentSchemas, listErrorCodes, schemasDocument } from "./openapi";
 
 const dist = new URL("../../node_modules/swagger-ui-dist/", import.meta.url);
 const assets = ["swagger-ui-bundle.js", "swagger-ui.css"];
@@ -41,7 +41,9 @@ function nameRequestBodies(document: OpenAPIV3.Document): OpenAPIV3.Document {
 export function apiReference(auth: AuthConfig) {
   const mode = auth.mode === "header" ? "the X-User-Id header" : "a bearer JWT";
   return new Elysia()
-    .onAfterHandle(({ path, response }) => (path === SPEC_PATH ? nameRequestBodies(response as OpenAPIV3.Document) : undefined))
+    .onAfterHandle(({ path, response }) =>
+      path === SPEC_PATH ? listErrorCodes(nameRequestBodies(response as OpenAPIV3.Document)) : undefined,
+    )
     .use(
       openapi({
         path: DOCS_PATH,

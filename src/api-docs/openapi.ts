@@ -1,10 +1,14 @@
 // The OpenAPI document's shared parts, in one place: the schemas a client generator names
 // (components.schemas), the response headers (components.headers), and what each route documents it
 // answers. Features name their own schemas (nameSchemas) and bring their own problems (documented's
-// third argument); this module knows none of them.
+// answer tables); this module knows none of them.
 import type { TSchema, TUndefined } from "@sinclair/typebox";
 import type { OpenAPIV3 } from "openapi-types";
-import { ApiError, errorCodes, fieldErrorModel, problemBody, problemModel, serviceUnavailable } from "../http/problem";
+import { keysUnavailable, missingToken, tokenExpired } from "../auth/bearer";
+import { malformedUserId, missingUserContext } from "../auth/header";
+import { databaseUnavailable } from "../http/errors";
+import { type BodyLimits, bodyTooSlow, notJson, tooLarge } from "../http/json-body";
+import { ApiError, errorCodes, fieldErrorModel, problemBody, problemModel } from "../http/problem";
 
 /** Every named schema. A schema used inside another (Todo in TodoPage) becomes a $ref there too. */
 export const componentSchemas: Record<string, TSchema> = { Problem: problemModel, FieldError: fieldErrorModel };
@@ -65,66 +69,64 @@ function withRefs(schema: unknown, root = true): OpenAPIV3.SchemaObject {
 }
 
 export function schemasDocument(): Record<string, OpenAPIV3.SchemaObject> {
-  const document = Object.fromEntries(Object.entries(componentSchemas).map(([name, schema]) => [name, withRefs(schema)]));
-  const errorCode = document.Problem?.properties?.error_code as OpenAPIV3.SchemaObject;
-  errorCode.enum = [...allErrorCodes];
+  return Object.fromEntries(Object.entries(componentSchemas).map(([name, schema]) => [name, withRefs(schema)]));
+}
+
+/**
+ * Lists every error code in the document's Problem schema. Called as the document is served: the
+ * components are given to the plugin before the features' routes document their answers.
+ */
+export function listErrorCodes(document: OpenAPIV3.Document): OpenAPIV3.Document {
+  const problem = document.components?.schemas?.Problem as OpenAPIV3.SchemaObject;
+  (problem.properties?.error_code as OpenAPIV3.SchemaObject).enum = [...allErrorCodes];
   return document;
 }
 
-/** What a route may answer with a problem: a realistic example of each (the ApiError the code throws). */
-export type ProblemAnswer = { description: string; headers?: HeaderName[]; examples: Record<string, ApiError> };
+/**
+ * What a route may answer with a problem: a realistic example of each (the ApiError the code throws).
+ * No description: more examples of an answer described elsewhere (what a feature's schemas refuse, under the platform's 400 or 422).
+ */
+export type ProblemAnswer = { description?: string; headers?: HeaderName[]; examples: Record<string, ApiError> };
 
-/** What a route may answer with a problem, and a realistic example of each. */
+// Each example is the very error the code throws, from the function that throws it; a feature adds
+// examples of its own (documented's answer tables), such as what its request schemas refuse.
 const problems = {
   400: {
     description: "Missing or malformed Host, X-User-Id, path id, query parameter or JSON; field_errors names the field",
     examples: {
-      missingUser: new ApiError(400, "MISSING_USER_CONTEXT", "Send the caller's user id in the X-User-Id header."),
+      missingUser: missingUserContext(),
+      badUserId: malformedUserId(),
       badHost: new ApiError(400, "BAD_REQUEST", "Send a valid Host header: a host name or address, with an optional port."),
-      badQuery: new ApiError(400, "VALIDATION_ERROR", "The request query is invalid: limit must be an integer from 1 to 200.", [
-        { field: "limit", code: "invalid_format", message: "must be an integer from 1 to 200" },
-      ]),
     },
   },
   401: {
     description: "Bearer mode: a missing, malformed, expired or untrusted token; WWW-Authenticate says which",
     headers: ["WWW-Authenticate"],
-    examples: {
-      missingToken: new ApiError(401, "MISSING_TOKEN", "Send Authorization: Bearer <token> with a token from the auth server."),
-      expired: new ApiError(401, "TOKEN_EXPIRED", "The token has expired; get a new one from the auth server."),
-    },
-  },
-  408: {
-    description: "The body did not arrive within BODY_TIMEOUT_MS",
-    examples: {
-      slowBody: new ApiError(408, "REQUEST_TIMEOUT", "The request body did not arrive within 10000 ms; send it at once."),
-    },
-  },
-  413: {
-    description: "The body is over BODY_LIMIT_BYTES",
-    examples: { tooLarge: new ApiError(413, "PAYLOAD_TOO_LARGE", "The request body is larger than 65536 bytes.") },
+    examples: { missingToken: missingToken(), expired: tokenExpired() },
   },
   415: {
     description: "The body is not sent as JSON",
-    examples: {
-      notJson: new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", 'Send the body as JSON with Content-Type: application/json (got "text/plain").'),
-    },
+    examples: { notJson: notJson("text/plain") },
   },
   422: {
     description: "The body breaks a rule (field_errors says which, with a code and, where one applies, the limit)",
-    examples: {
-      titleTooLong: new ApiError(422, "VALIDATION_ERROR", "The request body is invalid: title must be at most 255 characters.", [
-        { field: "title", code: "too_long", message: "must be at most 255 characters", limit: 255 },
-      ]),
-    },
+    examples: {},
   },
   503: {
     description: "The database (or, in bearer mode, the auth server's keys) is unavailable; retry after Retry-After seconds",
     headers: ["Retry-After"],
-    examples: { databaseDown: serviceUnavailable("The database is unavailable; retry shortly.") },
+    examples: { databaseDown: databaseUnavailable(), keysAway: keysUnavailable() },
   },
 } satisfies Record<number, ProblemAnswer>;
 export type ProblemStatus = keyof typeof problems;
+
+/** What a route that takes a body may also answer, with this instance's limits in the examples. */
+export function bodyProblems({ limit, timeoutMs }: BodyLimits) {
+  return {
+    408: { description: "The body did not arrive within BODY_TIMEOUT_MS", examples: { slowBody: bodyTooSlow(timeoutMs) } },
+    413: { description: "The body is over BODY_LIMIT_BYTES", examples: { tooLarge: tooLarge(limit) } },
+  } satisfies Record<number, ProblemAnswer>;
+}
 
 type Success = { description: string; schema?: TSchema; headers?: HeaderName[] };
 
@@ -136,17 +138,16 @@ const contentOf = (schema: TSchema) => ({
 });
 
 /** Two answers with one status (a platform's 422 and a feature's, say) are documented as one. */
-function merged(first: ProblemAnswer | undefined, second: ProblemAnswer | undefined): ProblemAnswer {
-  if (!first || !second) return (first ?? second) as ProblemAnswer;
+function merged(first: ProblemAnswer, second: ProblemAnswer): ProblemAnswer {
   const headers = [...new Set([...(first.headers ?? []), ...(second.headers ?? [])])];
   return {
-    description: `${first.description}; or ${second.description}`,
+    description: [first.description, second.description].filter(Boolean).join("; or "),
     headers,
     examples: { ...first.examples, ...second.examples },
   };
 }
 
-function problemResponse({ description, examples, headers }: ProblemAnswer) {
+function problemResponse({ description = "", examples, headers }: ProblemAnswer) {
   return {
     description,
     headers: headersOf(headers),
@@ -170,28 +171,32 @@ type Answers<S extends Record<number, Success>, P extends number> = {
 /**
  * What a route answers: `responses` for its OpenAPI operation, and `types`, its answers per status for
  * Elysia's route type (and so for Eden). `problemStatuses` are the platform's problems the route may
- * answer; `own` are the feature's, each with the errors it throws as examples (their codes join the
- * document's list of error codes). `types` is for the type checker only and is undefined at run time:
- * given as a `response` schema, Elysia would check every answer against it. The store's types fix the
- * answers' shape already, and test/openapi-contract.test.ts checks them against these schemas.
+ * answer whatever the configuration; `tables` are answers built for this app: the platform's that show
+ * a setting (bodyProblems), and the feature's, each with the errors it throws as examples (their codes
+ * join the document's list of error codes). Answers with one status are documented as one. `types` is
+ * for the type checker only and is undefined at run time: given as a `response` schema, Elysia would
+ * check every answer against it. The store's types fix the answers' shape already, and
+ * test/openapi-contract.test.ts checks them, and every example, against the real answers.
  */
 export function documented<
   const S extends Record<number, Success>,
   const P extends ProblemStatus,
-  const O extends Record<number, ProblemAnswer> = Record<never, ProblemAnswer>,
->(success: S, problemStatuses: readonly P[], own: O = {} as O) {
+  const T extends Record<number, ProblemAnswer>[] = [],
+>(success: S, problemStatuses: readonly P[], ...tables: T) {
   const responses: OpenAPIV3.ResponsesObject = {};
   for (const [status, { description, schema, headers }] of Object.entries(success) as [string, Success][]) {
     responses[status] = { description, headers: headersOf(headers), ...(schema && { content: contentOf(schema) }) };
   }
-  const statuses = new Set<number>([...problemStatuses, ...Object.keys(own).map(Number)]);
-  for (const status of [...statuses].sort()) {
-    const answer = merged(
-      (problemStatuses as readonly number[]).includes(status) ? problems[status as ProblemStatus] : undefined,
-      own[status],
-    );
+  const answers = new Map<number, ProblemAnswer>(problemStatuses.map((status) => [status, problems[status]]));
+  for (const table of tables) {
+    for (const [status, answer] of Object.entries(table)) {
+      const earlier = answers.get(Number(status));
+      answers.set(Number(status), earlier ? merged(earlier, answer) : answer);
+    }
+  }
+  for (const [status, answer] of [...answers].sort(([a], [b]) => a - b)) {
     for (const error of Object.values(answer.examples)) allErrorCodes.add(error.code);
     responses[status] = problemResponse(answer);
   }
-  return { responses, types: undefined as unknown as Answers<S, P | (keyof O & number)> };
+  return { responses, types: undefined as unknown as Answers<S, P | { [I in keyof T]: keyof T[I] & number }[number]> };
 }

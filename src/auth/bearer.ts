@@ -19,9 +19,12 @@ function unauthorized(code: ErrorCode, detail: string): ApiError {
   return new ApiError(401, code, detail, undefined, { "www-authenticate": challenge });
 }
 
+export const missingToken = () => unauthorized("MISSING_TOKEN", "Send Authorization: Bearer <token> with a token from the auth server.");
+export const tokenExpired = () => unauthorized("TOKEN_EXPIRED", "The token has expired; get a new one from the auth server.");
+export const keysUnavailable = () => serviceUnavailable("The auth server's keys cannot be fetched to verify the token; retry shortly.");
+
 function explain(error: unknown, fetchesKeys: boolean): ApiError {
-  if (error instanceof errors.JWTExpired)
-    return unauthorized("TOKEN_EXPIRED", "The token has expired; get a new one from the auth server.");
+  if (error instanceof errors.JWTExpired) return tokenExpired();
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === "iss") return unauthorized("WRONG_ISSUER", "The token was issued by an issuer this service does not trust.");
     if (error.claim === "aud") return unauthorized("WRONG_AUDIENCE", "The token is meant for another audience.");
@@ -43,7 +46,7 @@ function explain(error: unknown, fetchesKeys: boolean): ApiError {
   // Anything else while fetching the key set (a timeout, a refused connection, an answer other than
   // a JSON key set) is the auth server's trouble, not the caller's.
   if (fetchesKeys && (error instanceof errors.JOSEError || error instanceof TypeError)) {
-    return serviceUnavailable("The auth server's keys cannot be fetched to verify the token; retry shortly.");
+    return keysUnavailable();
   }
   throw error;
 }
@@ -98,7 +101,7 @@ export function bearerCallerResolver(auth: Exclude<AuthConfig, { mode: "header" 
   };
   return async (headers) => {
     const header = headers.get("authorization");
-    if (!header) throw unauthorized("MISSING_TOKEN", "Send Authorization: Bearer <token> with a token from the auth server.");
+    if (!header) throw missingToken();
     const [scheme, token, ...rest] = header.trim().split(/\s+/);
     if (scheme?.toLowerCase() !== "bearer" || !token || rest.length > 0) {
       throw unauthorized("MALFORMED_TOKEN", "The Authorization header must be exactly: Bearer <token>.");

@@ -57,32 +57,37 @@ function valueErrors({ validator, value }: ValidationError): Iterable<ValueError
   return checker.Errors ? checker.Errors(value) : Value.Errors((checker.schema ?? validator) as TSchema, value);
 }
 
-function fieldErrors(error: ValidationError): FieldError[] {
+function fieldErrors(failures: Iterable<ValueError>, part: Part): FieldError[] {
   const seen = new Set<string>();
   const result: FieldError[] = [];
-  for (const valueError of valueErrors(error)) {
-    const field = fieldName(valueError, error.type);
+  for (const valueError of failures) {
+    const field = fieldName(valueError, part);
     if (seen.has(field)) continue; // a field's first error is the one to fix first
     seen.add(field);
-    result.push({ field, ...describe(valueError, error.type) });
+    result.push({ field, ...describe(valueError, part) });
     if (result.length === MAX_FIELD_ERRORS) break;
   }
   return result;
 }
 
-function validationError(error: ValidationError): ApiError {
-  const errors = fieldErrors(error);
+function refused(part: Part, failures: Iterable<ValueError>): ApiError {
+  const errors = fieldErrors(failures, part);
   const summary = errors.map((e) => `${e.field} ${e.message}`).join("; ");
   // A body that parses but breaks the rules is 422; a bad path id or header is 400.
-  if (error.type === "body") return new ApiError(422, "VALIDATION_ERROR", `The request body is invalid: ${summary}.`, errors);
-  const part = error.type === "params" ? "path" : error.type;
-  return new ApiError(400, "VALIDATION_ERROR", `The request ${part} ${part === "headers" ? "are" : "is"} invalid: ${summary}.`, errors);
+  if (part === "body") return new ApiError(422, "VALIDATION_ERROR", `The request body is invalid: ${summary}.`, errors);
+  const name = part === "params" ? "path" : part;
+  return new ApiError(400, "VALIDATION_ERROR", `The request ${name} ${name === "headers" ? "are" : "is"} invalid: ${summary}.`, errors);
 }
+
+/** What a request answers when `schema` refuses `value` as its `part`: how the OpenAPI document shows a refusal. */
+export const invalidRequest = (part: Part, schema: TSchema, value: unknown): ApiError => refused(part, Value.Errors(schema, value));
+
+export const databaseUnavailable = () => serviceUnavailable("The database is unavailable; retry shortly.");
 
 /** Maps whatever a request raised to the error the client sees. */
 export function toApiError(code: string | number, error: unknown, method: string): ApiError {
   if (error instanceof ApiError) return error;
-  if (error instanceof ValidationError) return validationError(error);
+  if (error instanceof ValidationError) return refused(error.type, valueErrors(error));
   if (error instanceof ParseError) {
     // Elysia wraps what our body parser throws (413, 415, 408, bad JSON) in its ParseError.
     if (error.cause instanceof ApiError) return error.cause;
@@ -94,7 +99,7 @@ export function toApiError(code: string | number, error: unknown, method: string
   switch (classifyDatabaseError(error)) {
     case "unreachable":
     case "unavailable":
-      return serviceUnavailable("The database is unavailable; retry shortly.");
+      return databaseUnavailable();
     case "invalid-input":
       return new ApiError(422, "VALIDATION_ERROR", "The database refused a value in the request; check its length and characters.");
   }

@@ -4,9 +4,20 @@ import { ApiError } from "./problem";
 
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 
-function tooLarge(limit: number) {
-  return new ApiError(413, "PAYLOAD_TOO_LARGE", `The request body is larger than ${limit} bytes.`);
-}
+/** How large a body may be, and how long it may take to arrive: BODY_LIMIT_BYTES and BODY_TIMEOUT_MS. */
+export type BodyLimits = { limit: number; timeoutMs: number };
+
+export const tooLarge = (limit: number) => new ApiError(413, "PAYLOAD_TOO_LARGE", `The request body is larger than ${limit} bytes.`);
+
+export const bodyTooSlow = (timeoutMs: number) =>
+  new ApiError(408, "REQUEST_TIMEOUT", `The request body did not arrive within ${timeoutMs} ms; send it at once.`);
+
+export const notJson = (contentType: string) =>
+  new ApiError(
+    415,
+    "UNSUPPORTED_MEDIA_TYPE",
+    `Send the body as JSON with Content-Type: application/json (got "${contentType.slice(0, 100) || "none"}").`,
+  );
 
 // Content-Length may be absent (chunked): count what actually arrives.
 async function readChunks(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
@@ -34,11 +45,7 @@ async function readBytes(request: Request, limit: number, timeoutMs: number): Pr
         })
       : readChunks(request.body, limit);
   // A body sent one byte every few seconds would hold its memory and a connection for as long as it likes.
-  return within(
-    body,
-    timeoutMs,
-    () => new ApiError(408, "REQUEST_TIMEOUT", `The request body did not arrive within ${timeoutMs} ms; send it at once.`),
-  );
+  return within(body, timeoutMs, () => bodyTooSlow(timeoutMs));
 }
 
 // One decoder for every body: decode() without { stream: true } starts afresh each time.
@@ -47,20 +54,14 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 const METHODS_WITH_BODIES = new Set(["POST", "PUT", "PATCH"]);
 
 /** The body as JSON; null, and not read at all, for a method whose body we ignore (DELETE). */
-export async function parseJsonBody(request: Request, { limit, timeoutMs }: { limit: number; timeoutMs: number }): Promise<unknown> {
+export async function parseJsonBody(request: Request, { limit, timeoutMs }: BodyLimits): Promise<unknown> {
   // null, not undefined: undefined would let Elysia's own parser read the body.
   if (!METHODS_WITH_BODIES.has(request.method)) return null;
   // No body at all: leave it to the route's schema to require one (null, as undefined would let Elysia's
   // JSON parser, which a route names to document its body, try an empty body).
   if (!request.body && !request.headers.has("content-type")) return null;
   const contentType = request.headers.get("content-type") ?? "";
-  if (!JSON_TYPE.test(contentType)) {
-    throw new ApiError(
-      415,
-      "UNSUPPORTED_MEDIA_TYPE",
-      `Send the body as JSON with Content-Type: application/json (got "${contentType.slice(0, 100) || "none"}").`,
-    );
-  }
+  if (!JSON_TYPE.test(contentType)) throw notJson(contentType);
   const bytes = await readBytes(request, limit, timeoutMs);
   let text: string;
   try {

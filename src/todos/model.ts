@@ -3,7 +3,7 @@
 import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { nameSchemas } from "../api-docs/openapi";
-import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH } from "../db/schema";
+import { DESCRIPTION_MAX_LENGTH, IDEMPOTENCY_KEY_MAX_LENGTH, TITLE_MAX_LENGTH } from "../db/schema";
 import { describedByUs, registerFormat } from "../http/validation";
 import { decodeCursor } from "./cursor";
 
@@ -53,8 +53,7 @@ export const createTodoHeaders = describedByUs(
     "idempotency-key": t.Optional(
       t.String({
         format: "idempotency-key",
-        description:
-          "1 to 255 visible ASCII characters, unique per create (a UUID, say). Remembered for 24 hours per user: a repeat with the same body answers the original 201 (with Idempotent-Replayed: true) and creates nothing; a different body is 422 IDEMPOTENCY_KEY_REUSED",
+        description: `1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} visible ASCII characters, unique per create (a UUID, say). Remembered for 24 hours per user: a repeat with the same body answers the original 201 (with Idempotent-Replayed: true) and creates nothing; a different body is 422 IDEMPOTENCY_KEY_REUSED`,
         examples: ["8e03978e-40d5-43e8-bc93-6894a57f9324"],
       }),
     ),
@@ -83,6 +82,14 @@ export const changeTodoHeaders = describedByUs(
 export const todoIdParams = describedByUs(t.Object({ id: t.String({ format: "api-uuid" }) }));
 
 export const DEFAULT_PAGE_LIMIT = 50;
+export const MAX_PAGE_LIMIT = 200;
+
+// Query parameters are text on the wire, and are validated as text: Elysia's coercion of numbers
+// accepts "1e2" and " 5", and reports an out-of-range number without naming the parameter.
+registerFormat("page-limit", {
+  check: (value) => /^[1-9]\d*$/.test(value) && Number(value) <= MAX_PAGE_LIMIT,
+  message: `must be an integer from 1 to ${MAX_PAGE_LIMIT}`,
+});
 
 registerFormat("todo-cursor", {
   check: (value) => decodeCursor(value) !== undefined,
@@ -97,8 +104,8 @@ export const todoListQuery = describedByUs(
       limit: t.Optional(
         t.String({
           format: "page-limit",
-          description: `Todos per page, an integer from 1 to 200; default ${DEFAULT_PAGE_LIMIT}`,
-          examples: ["50"],
+          description: `Todos per page, an integer from 1 to ${MAX_PAGE_LIMIT}; default ${DEFAULT_PAGE_LIMIT}`,
+          examples: [String(DEFAULT_PAGE_LIMIT)],
         }),
       ),
       cursor: t.Optional(

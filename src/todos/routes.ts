@@ -1,7 +1,10 @@
 // HTTP ⇄ store calls, nothing else.
 import { Elysia } from "elysia";
-import { documented } from "../api-docs/openapi";
+import { bodyProblems, documented } from "../api-docs/openapi";
 import type { CallerResolver } from "../auth/caller";
+import { TITLE_MAX_LENGTH } from "../db/schema";
+import { invalidRequest } from "../http/errors";
+import type { BodyLimits } from "../http/json-body";
 import { clientHasCurrent, etagOf, ifMatchVersions } from "../http/preconditions";
 import { decodeCursor, encodeCursor } from "./cursor";
 import {
@@ -9,6 +12,7 @@ import {
   createTodoBody,
   createTodoHeaders,
   DEFAULT_PAGE_LIMIT,
+  MAX_PAGE_LIMIT,
   readTodoHeaders,
   todoIdParams,
   todoListQuery,
@@ -26,12 +30,23 @@ function guarded<T>(outcome: GuardedOutcome<T>): T {
   return outcome;
 }
 
-// Every route may answer these; a body adds 413, 415 and 422 (and 408 while it arrives).
+// Every route may answer these; a body adds 415 and 422, and, with this app's limits, 408 and 413.
 const always = [400, 401, 503] as const;
-const withBody = [408, 413, 415, 422] as const;
+const withBody = [415, 422] as const;
 
-function answersOf(maxTodosPerUser: number) {
+// Examples of what the request schemas refuse (the platform describes these answers): built by the
+// function that builds the real answer.
+const tooLongTitle = { title: "x".repeat(TITLE_MAX_LENGTH + 1) };
+const refused = {
+  byId: { 400: { examples: { badId: invalidRequest("params", todoIdParams, { id: "not-a-uuid" }) } } },
+  list: { 400: { examples: { badQuery: invalidRequest("query", todoListQuery, { limit: String(MAX_PAGE_LIMIT + 1) }) } } },
+  create: { 422: { examples: { titleTooLong: invalidRequest("body", createTodoBody, tooLongTitle) } } },
+  update: { 422: { examples: { titleTooLong: invalidRequest("body", updateTodoBody, tooLongTitle) } } },
+};
+
+function answersOf(maxTodosPerUser: number, bodyLimits: BodyLimits) {
   const own = todoProblems(maxTodosPerUser);
+  const body = bodyProblems(bodyLimits);
   return {
     create: documented(
       {
@@ -42,22 +57,29 @@ function answersOf(maxTodosPerUser: number) {
         },
       },
       [...always, ...withBody],
+      body,
+      refused.create,
       { 409: own[409], 422: own[422] },
     ),
-    list: documented({ 200: { description: "A page of your todos", schema: todoPageModel, headers: ["Link"] } }, always),
+    list: documented({ 200: { description: "A page of your todos", schema: todoPageModel, headers: ["Link"] } }, always, refused.list),
     get: documented(
       {
         200: { description: "The todo", schema: todoModel, headers: ["ETag"] },
         304: { description: "Not Modified: the ETag in If-None-Match is current; no body", headers: ["ETag"] },
       },
       always,
+      refused.byId,
       { 404: own[404] },
     ),
-    update: documented({ 200: { description: "The todo as changed", schema: todoModel, headers: ["ETag"] } }, [...always, ...withBody], {
-      404: own[404],
-      412: own[412],
-    }),
-    remove: documented({ 204: { description: "Deleted" } }, always, { 404: own[404], 412: own[412] }),
+    update: documented(
+      { 200: { description: "The todo as changed", schema: todoModel, headers: ["ETag"] } },
+      [...always, ...withBody],
+      body,
+      refused.byId,
+      refused.update,
+      { 404: own[404], 412: own[412] },
+    ),
+    remove: documented({ 204: { description: "Deleted" } }, always, refused.byId, { 404: own[404], 412: own[412] }),
   };
 }
 
@@ -68,8 +90,8 @@ const nextLink = (path: string, query: Record<string, string | undefined>) => {
   return `<${path}?${params}>; rel="next"`;
 };
 
-export function todoRoutes(todos: TodoStore, callerOf: CallerResolver) {
-  const answers = answersOf(todos.maxTodosPerUser);
+export function todoRoutes(todos: TodoStore, callerOf: CallerResolver, bodyLimits: BodyLimits) {
+  const answers = answersOf(todos.maxTodosPerUser, bodyLimits);
   return new Elysia({ prefix: "/todos", tags: ["todos"], normalize: false })
     .derive(async ({ request }) => ({ userId: (await callerOf(request.headers)).userId }))
     .post(
