@@ -118,6 +118,8 @@ export function bearerCallerResolver(auth: Exclude<AuthConfig, { mode: "header" 
     }
     checkLifetime(payload, auth.maxLifetimeS);
     const { sub, iss = "" } = payload;
+    // The issuer is half of the user's name (auth/subject.ts): ["x"] must not name the user "x" does.
+    if (typeof iss !== "string") throw unauthorized("MALFORMED_TOKEN", "The token's issuer (iss) must be a string.");
     if (sub === "") throw unauthorized("MISSING_SUBJECT", "The token has no subject (sub) naming the user.");
     if (typeof sub !== "string" || !isAcceptableSubject(sub)) {
       throw unauthorized(

@@ -76,6 +76,11 @@ export const changeTodoHeaders = describedByUs(
           "The ETag of your copy: the change is applied only if the todo is unchanged since, else 412 PRECONDITION_FAILED and nothing changes. `*`: any existing todo",
       }),
     ),
+    "if-none-match": t.Optional(
+      t.String({
+        description: "ETags the todo must not be at (`*`: it must not exist): 412 PRECONDITION_FAILED if it is, and nothing changes",
+      }),
+    ),
   }),
 );
 

@@ -91,6 +91,25 @@ const nextLink = (path: string, query: Record<string, string | undefined>) => {
 };
 
 export function todoRoutes(todos: TodoStore, callerOf: CallerResolver, bodyLimits: BodyLimits) {
+  /**
+   * The versions a change requires (RFC 9110 §13.1): those If-Match names; with If-None-Match, the
+   * current version, provided no tag it lists is current (`*` always is), so the change applies to
+   * the very version that was checked, or answers 412.
+   */
+  async function requiredVersions(
+    userId: string,
+    id: string,
+    headers: { "if-match"?: string; "if-none-match"?: string },
+  ): Promise<number[] | undefined> {
+    const ifMatch = ifMatchVersions(headers["if-match"], id.toLowerCase());
+    if (headers["if-none-match"] === undefined) return ifMatch;
+    const current = await todos.version(userId, id);
+    if (current === undefined) throw todoNotFound();
+    const currentIsListed = clientHasCurrent(headers["if-none-match"], etagOf(id.toLowerCase(), current));
+    if (currentIsListed || (ifMatch && !ifMatch.includes(current))) throw preconditionFailed();
+    return [current];
+  }
+
   const answers = answersOf(todos.maxTodosPerUser, bodyLimits);
   return new Elysia({ prefix: "/todos", tags: ["todos"], normalize: false })
     .derive(async ({ request }) => ({ userId: (await callerOf(request.headers)).userId }))
@@ -173,7 +192,7 @@ export function todoRoutes(todos: TodoStore, callerOf: CallerResolver, bodyLimit
     .patch(
       "/:id",
       async ({ userId, params, body, headers, set }) => {
-        const ifVersions = ifMatchVersions(headers["if-match"], params.id.toLowerCase());
+        const ifVersions = await requiredVersions(userId, params.id, headers);
         const { todo, version }: VersionedTodo = guarded(await todos.update(userId, params.id, body, ifVersions));
         set.headers.etag = etagOf(todo.id, version);
         return todo;
@@ -194,7 +213,7 @@ export function todoRoutes(todos: TodoStore, callerOf: CallerResolver, bodyLimit
     .delete(
       "/:id",
       async ({ userId, params, headers, status }) => {
-        guarded(await todos.remove(userId, params.id, ifMatchVersions(headers["if-match"], params.id.toLowerCase())));
+        guarded(await todos.remove(userId, params.id, await requiredVersions(userId, params.id, headers)));
         return status(204, undefined);
       },
       {

@@ -207,6 +207,18 @@ describe("development mode with AUTH_JWT_SECRET (HS256)", () => {
     expect(wrong.status).toBe(401);
     expect(wrong.json.error_code).toBe("INVALID_SIGNATURE");
   });
+
+  test('an issuer that is not a string is refused, so ["x"] and "x" never name one user', async () => {
+    const user = newUserId();
+    const signedBy = (iss: unknown) =>
+      new SignJWT({ sub: user, iss } as Record<string, unknown>).setProtectedHeader({ alg: "HS256" }).setExpirationTime("5m").sign(secret);
+    const me = async (iss: unknown) => app.call("GET", "/api/v1/me", { headers: { authorization: `Bearer ${await signedBy(iss)}` } });
+    expect((await me("x")).status).toBe(200);
+    for (const iss of [["x"], 5, null, {}]) {
+      const refused = await me(iss);
+      expect({ iss, status: refused.status, code: refused.json.error_code }).toEqual({ iss, status: 401, code: "MALFORMED_TOKEN" });
+    }
+  });
 });
 
 test("a token that names no key, while the key set holds several that fit, is refused with 401", async () => {

@@ -156,6 +156,22 @@ describe("If-Match on update and delete", () => {
     expect((await api.get(user, todo.id)).json).toEqual(todo);
   });
 
+  test("If-None-Match on a change: 412 when it lists the current ETag (or is *), else the change applies", async () => {
+    const user = newUserId();
+    const { todo, etag } = await created(user);
+    for (const header of ["*", etag, `W/${etag}`, `"other", ${etag}`]) {
+      expect((await patch(user, todo.id, { title: "no" }, { "if-none-match": header })).status).toBe(412);
+      expect((await remove(user, todo.id, { "if-none-match": header })).status).toBe(412);
+    }
+    expect((await api.get(user, todo.id)).json).toEqual(todo);
+    const changed = await patch(user, todo.id, { title: "yes" }, { "if-none-match": `"${todo.id}.999"` });
+    expect(changed.status).toBe(200);
+    // Both conditions: If-Match must hold too.
+    expect((await patch(user, todo.id, { title: "no" }, { "if-none-match": etag, "if-match": etag })).status).toBe(412);
+    expect((await remove(user, todo.id, { "if-none-match": etag })).status).toBe(204);
+    expect((await remove(user, todo.id, { "if-none-match": "*" })).status).toBe(404);
+  });
+
   test("a list holding the current ETag matches", async () => {
     const user = newUserId();
     const { todo, etag } = await created(user);
