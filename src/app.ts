@@ -7,9 +7,9 @@ import { apiReference, DOCS_PATH } from "./api-docs/api-reference";
 import type { CallerResolver } from "./auth/caller";
 import { callerResolverFor } from "./auth/resolver";
 import type { Config } from "./config";
-import { answeredWithin, createBudget } from "./db/budget";
 import { createCircuit, DatabaseDownError } from "./db/circuit";
 import type { Database } from "./db/connect";
+import { answeredWithin, createQueryRunner } from "./db/run-query";
 import { toApiError } from "./http/errors";
 import { parseJsonBody } from "./http/json-body";
 import { type ApiError, problemResponse, serverError } from "./http/problem";
@@ -55,10 +55,10 @@ export function createApp({
   const observed = config.metrics
     ? metrics({ registry: metricsRegistry ?? new Registry(), circuit, connections: database.connections })
     : undefined;
-  let budget = createBudget({ budgetMs, isReady, circuit });
-  if (observed) budget = observed.observeDatabase(budget);
-  if (tracing) budget = tracing.traceDatabase(budget);
-  const todos = seams.todos ?? todoStore(database.db, budget, { maxTodosPerUser: config.maxTodosPerUser });
+  let runQuery = createQueryRunner({ budgetMs, isReady, circuit });
+  if (observed) runQuery = observed.observeDatabase(runQuery);
+  if (tracing) runQuery = tracing.traceDatabase(runQuery);
+  const store = seams.todos ?? todoStore(database.db, runQuery, { maxTodosPerUser: config.maxTodosPerUser });
   // One per app: in bearer mode it holds the cached key set.
   const callerOf = seams.callerOf ?? callerResolverFor(config.auth);
   const bodyLimits = { limit: config.bodyLimitBytes, timeoutMs: config.bodyTimeoutMs };
@@ -117,12 +117,12 @@ export function createApp({
       .get(
         "/ready",
         async ({ status }) => {
-          await budget("ping", () => database.ping(), { idempotent: true });
+          await runQuery("ping", () => database.ping(), { idempotent: true });
           return status(200, { status: "ready" });
         },
         { detail: { hide: true } },
       )
-      .group("/api/v1", (api) => api.use(todoRoutes(todos, callerOf, bodyLimits)).use(meRoutes(callerOf)))
+      .group("/api/v1", (api) => api.use(todoRoutes(store, callerOf, bodyLimits)).use(meRoutes(callerOf)))
   );
 }
 

@@ -63,7 +63,7 @@ describe(`the database goes away and comes back (${driver} driver)`, () => {
     await pg.stop();
     await expectUnavailable(await api.list(user));
     // Known down: each answer comes without trying the database. Not a speed measurement (that is
-    // the bench's): a generous bound that waiting out the 1.5 s budget would break.
+    // the bench's): a generous bound that waiting out the 1.5 s runQuery would break.
     for (let i = 0; i < 20; i++) {
       const started = performance.now();
       const requests = [() => api.list(user), () => api.create(user, { title: "during the outage" }), () => api.call("GET", "/ready")];

@@ -46,7 +46,7 @@ export const todos = pgTable(
       table.id.desc().nullsFirst(),
     ),
     // Keyed by user and id together, and by nothing else: looking up another user's id costs what a
-    // missing one does. A key on id alone was a hit filtered afterwards, which timing could tell apart.
+    // missing one does (a key on id alone would find the row and then filter it, which timing can tell apart).
     primaryKey({ name: "todos_pkey", columns: [table.userId, table.id] }),
   ],
 );

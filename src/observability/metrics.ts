@@ -2,10 +2,10 @@
 // calls by operation; the circuit; the pool where the driver tells; the process (registered by index.ts).
 import { Elysia, StatusMap } from "elysia";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { Budget } from "../db/budget";
 import { type Circuit, DatabaseDownError, DatabaseNotReadyError } from "../db/circuit";
 import type { Database } from "../db/connect";
 import { classifyDatabaseError } from "../db/errors";
+import type { RunQuery } from "../db/run-query";
 import { elapsedMs } from "./request-log";
 
 export const METRICS_PATH = "/metrics";
@@ -105,11 +105,11 @@ function databaseMetrics({ registry, circuit, connections }: MetricsOptions) {
       },
     });
   }
-  return (budget: Budget): Budget =>
+  return (runQuery: RunQuery): RunQuery =>
     async (operation, work, options) => {
       const started = performance.now();
       try {
-        return await budget(operation, work, options);
+        return await runQuery(operation, work, options);
       } catch (error) {
         failures.inc({ operation, reason: failureReason(error) });
         throw error;
@@ -119,7 +119,7 @@ function databaseMetrics({ registry, circuit, connections }: MetricsOptions) {
     };
 }
 
-/** The /metrics route and the request metrics, as a plugin; `observeDatabase` wraps the app's budget. */
+/** The /metrics route and the request metrics, as a plugin; `observeDatabase` wraps the app's query runner. */
 export function metrics(options: MetricsOptions) {
   const { registry } = options;
   const record = requestMetrics(registry);

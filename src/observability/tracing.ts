@@ -13,7 +13,7 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { Elysia, StatusMap } from "elysia";
 import type { TracingConfig } from "../config";
-import type { Budget } from "../db/budget";
+import type { RunQuery } from "../db/run-query";
 import { UNMATCHED_ROUTE } from "./metrics";
 
 const headerGetter: TextMapGetter<Headers> = {
@@ -24,8 +24,8 @@ const headerGetter: TextMapGetter<Headers> = {
 export type Tracing = {
   /** The server span of every request. */
   plugin: Elysia;
-  /** Wraps the app's budget: a child span per database call, named by its operation. */
-  traceDatabase(budget: Budget): Budget;
+  /** Wraps the app's runQuery: a child span per database call, named by its operation. */
+  traceDatabase(runQuery: RunQuery): RunQuery;
   /** Sends the spans still buffered. */
   flush(): Promise<void>;
   shutdown(): Promise<void>;
@@ -69,10 +69,10 @@ export function startTracing({ tracesUrl, serviceName }: TracingConfig, { export
       span.end();
     });
 
-  function traceDatabase(budget: Budget): Budget {
+  function traceDatabase(runQuery: RunQuery): RunQuery {
     return async (operation, work, options) => {
       const parent = requestSpan.getStore();
-      if (!parent) return budget(operation, work, options);
+      if (!parent) return runQuery(operation, work, options);
       // The statement's name only: parameters (user ids, todo text) never go into a span.
       const span = tracer.startSpan(
         operation,
@@ -80,7 +80,7 @@ export function startTracing({ tracesUrl, serviceName }: TracingConfig, { export
         trace.setSpan(ROOT_CONTEXT, parent),
       );
       try {
-        return await budget(operation, work, options);
+        return await runQuery(operation, work, options);
       } catch (error) {
         // The error's class, not its message: a driver's message can quote the values it refused.
         span.setAttribute("error.type", error instanceof Error ? error.name : "unknown");

@@ -90,7 +90,7 @@ const nextLink = (path: string, query: Record<string, string | undefined>) => {
   return `<${path}?${params}>; rel="next"`;
 };
 
-export function todoRoutes(todos: TodoStore, callerOf: CallerResolver, bodyLimits: BodyLimits) {
+export function todoRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimits: BodyLimits) {
   /**
    * The versions a change requires (RFC 9110 §13.1): those If-Match names; with If-None-Match, the
    * current version, provided no tag it lists is current (`*` always is), so the change applies to
@@ -103,21 +103,21 @@ export function todoRoutes(todos: TodoStore, callerOf: CallerResolver, bodyLimit
   ): Promise<number[] | undefined> {
     const ifMatch = ifMatchVersions(headers["if-match"], id.toLowerCase());
     if (headers["if-none-match"] === undefined) return ifMatch;
-    const current = await todos.version(userId, id);
+    const current = await store.version(userId, id);
     if (current === undefined) throw todoNotFound();
     const currentIsListed = clientHasCurrent(headers["if-none-match"], etagOf(id.toLowerCase(), current));
     if (currentIsListed || (ifMatch && !ifMatch.includes(current))) throw preconditionFailed();
     return [current];
   }
 
-  const answers = answersOf(todos.maxTodosPerUser, bodyLimits);
+  const answers = answersOf(store.maxTodosPerUser, bodyLimits);
   return new Elysia({ prefix: "/todos", tags: ["todos"], normalize: false })
     .derive(async ({ request }) => ({ userId: (await callerOf(request.headers)).userId }))
     .post(
       "",
       async ({ userId, body, headers, path, set, status }) => {
-        const created = await todos.create(userId, body, headers["idempotency-key"]);
-        if (created.outcome === "limit-reached") throw limitReached(todos.maxTodosPerUser);
+        const created = await store.create(userId, body, headers["idempotency-key"]);
+        if (created.outcome === "limit-reached") throw limitReached(store.maxTodosPerUser);
         if (created.outcome === "key-reused") throw keyReused();
         // The path as routed (behind a gateway that keeps it), never the client-controlled Host.
         set.headers.location = `${path}/${created.todo.id}`;
@@ -146,7 +146,7 @@ export function todoRoutes(todos: TodoStore, callerOf: CallerResolver, bodyLimit
         // Validation has checked the cursor already, so a cursor that does not decode here is a bug.
         const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
         if (query.cursor !== undefined && !after) throw new Error("a validated cursor did not decode");
-        const { items, hasMore } = await todos.list(userId, { limit, after, completed });
+        const { items, hasMore } = await store.list(userId, { limit, after, completed });
         const last = items.at(-1);
         const next_cursor = hasMore && last ? encodeCursor(last) : null;
         if (next_cursor) set.headers.link = nextLink(path, { limit: String(limit), completed: query.completed, cursor: next_cursor });
@@ -169,7 +169,7 @@ export function todoRoutes(todos: TodoStore, callerOf: CallerResolver, bodyLimit
         if (ifNoneMatch !== undefined) {
           // A client that has a copy is asked about its version first: a current copy is answered without
           // the todo being read or sent (a stale one costs a second lookup).
-          const version = await todos.version(userId, params.id);
+          const version = await store.version(userId, params.id);
           if (version === undefined) throw todoNotFound();
           const etag = etagOf(params.id.toLowerCase(), version);
           if (clientHasCurrent(ifNoneMatch, etag)) {
@@ -177,7 +177,7 @@ export function todoRoutes(todos: TodoStore, callerOf: CallerResolver, bodyLimit
             return status(304, undefined);
           }
         }
-        const found = await todos.get(userId, params.id);
+        const found = await store.get(userId, params.id);
         if (!found) throw todoNotFound();
         set.headers.etag = etagOf(found.todo.id, found.version);
         return found.todo;
@@ -193,7 +193,7 @@ export function todoRoutes(todos: TodoStore, callerOf: CallerResolver, bodyLimit
       "/:id",
       async ({ userId, params, body, headers, set }) => {
         const ifVersions = await requiredVersions(userId, params.id, headers);
-        const { todo, version }: VersionedTodo = guarded(await todos.update(userId, params.id, body, ifVersions));
+        const { todo, version }: VersionedTodo = guarded(await store.update(userId, params.id, body, ifVersions));
         set.headers.etag = etagOf(todo.id, version);
         return todo;
       },
@@ -213,7 +213,7 @@ export function todoRoutes(todos: TodoStore, callerOf: CallerResolver, bodyLimit
     .delete(
       "/:id",
       async ({ userId, params, headers, status }) => {
-        guarded(await todos.remove(userId, params.id, await requiredVersions(userId, params.id, headers)));
+        guarded(await store.remove(userId, params.id, await requiredVersions(userId, params.id, headers)));
         return status(204, undefined);
       },
       {

@@ -6,8 +6,8 @@
 // most of the JavaScript a simple call would otherwise spend.
 import { and, desc, eq, gte, lt, lte, ne, type SQL, sql } from "drizzle-orm";
 import type { SelectResultFields } from "drizzle-orm/query-builders/select.types";
-import type { Budget } from "../db/budget";
 import type { Db } from "../db/connect";
+import type { RunQuery } from "../db/run-query";
 import { IDEMPOTENCY_KEY_HOURS, IDEMPOTENCY_KEYS_PER_USER, idempotencyKeys, todos, users } from "../db/schema";
 import { utcText } from "../db/utc";
 import type { TodoPosition } from "./cursor";
@@ -236,15 +236,15 @@ export type CreateOutcome =
 export type GuardedOutcome<T> = T | "missing" | "version-differs";
 
 /**
- * The data module for one database; each call runs within the budget (circuit, deadline, safe retries).
+ * The data module for one database; each call runs within the runQuery (circuit, deadline, safe retries).
  * `ifVersions`: apply the change only if the todo is at one of these versions (undefined: whatever its version).
  */
-export function todoStore(db: Db, budget: Budget, { maxTodosPerUser }: { maxTodosPerUser: number }) {
+export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { maxTodosPerUser: number }) {
   const statements = prepareStatements(db);
   const updates = new Map<string, ReturnType<typeof prepareUpdate>>();
 
   async function versionOf(userId: string, id: string): Promise<number | undefined> {
-    const [row] = await budget("todo_version", () => driverRows<{ version: number }>(statements.version, { userId, id }), {
+    const [row] = await runQuery("todo_version", () => driverRows<{ version: number }>(statements.version, { userId, id }), {
       idempotent: true,
     });
     return row?.version;
@@ -262,7 +262,7 @@ export function todoStore(db: Db, budget: Budget, { maxTodosPerUser }: { maxTodo
     // Repeating this statement cannot apply it twice: the key admits one todo. So a dropped
     // connection is retried here like a read, and the retry finds the todo if the first attempt made it.
     const create = async (): Promise<CreateOutcome | undefined> => {
-      const [row] = await budget("create_todo_with_key", () => versionedRows(statements.createWithKey, values), { idempotent: true });
+      const [row] = await runQuery("create_todo_with_key", () => versionedRows(statements.createWithKey, values), { idempotent: true });
       return row && { outcome: "created", ...versioned(row) };
     };
     const created = await create();
@@ -286,7 +286,7 @@ export function todoStore(db: Db, budget: Budget, { maxTodosPerUser }: { maxTodo
 
   /** The live key and what its create made (whether that todo still exists or not). */
   async function recall(userId: string, key: string): Promise<KeyRecord | undefined> {
-    const [record] = await budget("recall_idempotency_key", () => driverRows<KeyRecord>(statements.recallKey, { userId, key }), {
+    const [record] = await runQuery("recall_idempotency_key", () => driverRows<KeyRecord>(statements.recallKey, { userId, key }), {
       idempotent: true,
     });
     return record;
@@ -302,7 +302,7 @@ export function todoStore(db: Db, budget: Budget, { maxTodosPerUser }: { maxTodo
     async create(userId: string, input: NewTodo, idempotencyKey?: string): Promise<CreateOutcome> {
       if (idempotencyKey !== undefined) return createWithKey(userId, input, idempotencyKey);
       const values = { userId, title: input.title, description: input.description ?? null, maxTodos: maxTodosPerUser };
-      const [row] = await budget("create_todo", () => versionedRows(statements.create, values));
+      const [row] = await runQuery("create_todo", () => versionedRows(statements.create, values));
       return row ? { outcome: "created", ...versioned(row) } : { outcome: "limit-reached" };
     },
 
@@ -313,13 +313,13 @@ export function todoStore(db: Db, budget: Budget, { maxTodosPerUser }: { maxTodo
       const page = after ? (byCompletion ? list.afterByCompletion : list.after) : byCompletion ? list.firstByCompletion : list.first;
       // One row more than the page says whether another page follows, without a count.
       const values = { userId, completed, afterCreatedAt: after?.created_at, afterId: after?.id, limit: limit + 1 };
-      const rows = await budget(page.name, () => todoRows(page.statement, values), { idempotent: true });
+      const rows = await runQuery(page.name, () => todoRows(page.statement, values), { idempotent: true });
       return { items: rows.slice(0, limit), hasMore: rows.length > limit };
     },
 
     /** The todo, or undefined when it does not exist or belongs to someone else. */
     async get(userId: string, id: string): Promise<VersionedTodo | undefined> {
-      const [row] = await budget("get_todo", () => versionedRows(statements.get, { userId, id }), { idempotent: true });
+      const [row] = await runQuery("get_todo", () => versionedRows(statements.get, { userId, id }), { idempotent: true });
       return row && versioned(row);
     },
 
@@ -332,7 +332,7 @@ export function todoStore(db: Db, budget: Budget, { maxTodosPerUser }: { maxTodo
       const key = `${fields.join()}${conditional ? "?" : ""}`;
       const update = updates.get(key) ?? prepareUpdate(db, fields, conditional);
       updates.set(key, update);
-      const [row] = await budget(update.name, () =>
+      const [row] = await runQuery(update.name, () =>
         versionedRows(update.statement, { ...changes, userId, id, ifVersions: versionList(ifVersions) }),
       );
       if (row) return versioned(row);
@@ -343,7 +343,9 @@ export function todoStore(db: Db, budget: Budget, { maxTodosPerUser }: { maxTodo
     async remove(userId: string, id: string, ifVersions?: number[]): Promise<GuardedOutcome<"removed">> {
       const conditional = ifVersions !== undefined;
       const [name, statement] = conditional ? ["delete_todo_if_version", statements.removeAtVersion] : ["delete_todo", statements.remove];
-      const removed = await budget(name, () => driverRows<{ id: string }>(statement, { userId, id, ifVersions: versionList(ifVersions) }));
+      const removed = await runQuery(name, () =>
+        driverRows<{ id: string }>(statement, { userId, id, ifVersions: versionList(ifVersions) }),
+      );
       if (removed.length > 0) return "removed";
       return conditional ? whyUnchanged(userId, id) : "missing";
     },

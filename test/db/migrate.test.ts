@@ -54,7 +54,7 @@ test.skipIf(testDriver === "pglite")(
       await other.db.execute(sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`);
       const waiting = migrate(fresh.database, config);
       await Bun.sleep(500);
-      // Five times the 100 ms budget later, it still waits for the lock, and has created nothing.
+      // Five times the 100 ms runQuery later, it still waits for the lock, and has created nothing.
       expect(await tableNames(fresh.database.db)).toEqual([]);
       await other.db.execute(sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`);
       await waiting;

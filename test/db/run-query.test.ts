@@ -1,8 +1,8 @@
-// The budget around every database call: a write is never sent twice, a read is, and a database
+// The runQuery around every database call: a write is never sent twice, a read is, and a database
 // known to be down is not tried at all.
 import { expect, test } from "bun:test";
-import { createBudget } from "../../src/db/budget";
 import { createCircuit, DatabaseDownError } from "../../src/db/circuit";
+import { createQueryRunner } from "../../src/db/run-query";
 import { createLogger } from "../../src/log";
 
 // The errors Bun's client raises, as classified in src/db/errors.ts (test/db/errors.test.ts covers each driver's).
@@ -11,7 +11,7 @@ const refused = () => Object.assign(new Error("Failed to connect"), { code: "ERR
 
 function budgetWith(probe: () => Promise<void> = async () => {}) {
   const circuit = createCircuit({ probe, logger: createLogger("silent"), suspectProbes: 1 });
-  return { circuit, budget: createBudget({ budgetMs: 2000, circuit }) };
+  return { circuit, runQuery: createQueryRunner({ budgetMs: 2000, circuit }) };
 }
 
 /** Work that fails the first `failures` times with `error`, then answers. */
@@ -28,28 +28,28 @@ function flaky(failures: number, error: () => Error) {
 }
 
 test("a write whose connection dropped is not sent again: the client decides", async () => {
-  const { budget } = budgetWith();
+  const { runQuery } = budgetWith();
   const write = flaky(1, dropped);
-  await expect(budget("create_todo", write.work)).rejects.toThrow("Connection closed");
+  await expect(runQuery("create_todo", write.work)).rejects.toThrow("Connection closed");
   expect(write.attempts()).toBe(1);
 });
 
 test("a read whose connection dropped is read again within the budget", async () => {
-  const { budget } = budgetWith();
+  const { runQuery } = budgetWith();
   const read = flaky(1, dropped);
-  expect(await budget("get_todo", read.work, { idempotent: true })).toBe("answer");
+  expect(await runQuery("get_todo", read.work, { idempotent: true })).toBe("answer");
   expect(read.attempts()).toBe(2);
 });
 
 test("a connection that cannot be made opens the circuit: the next call is not tried at all", async () => {
-  const { budget, circuit } = budgetWith(async () => {
+  const { runQuery, circuit } = budgetWith(async () => {
     throw refused();
   });
   const first = flaky(1, refused);
-  await expect(budget("get_todo", first.work, { idempotent: true })).rejects.toThrow("Failed to connect");
+  await expect(runQuery("get_todo", first.work, { idempotent: true })).rejects.toThrow("Failed to connect");
   expect(first.attempts()).toBe(1);
   expect(circuit.state()).toBe("open");
   const next = flaky(0, refused);
-  await expect(budget("get_todo", next.work, { idempotent: true })).rejects.toBeInstanceOf(DatabaseDownError);
+  await expect(runQuery("get_todo", next.work, { idempotent: true })).rejects.toBeInstanceOf(DatabaseDownError);
   expect(next.attempts()).toBe(0);
 });

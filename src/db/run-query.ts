@@ -1,4 +1,4 @@
-// Every database call of a request runs within a budget: the circuit (known down answers at
+// Every database call of a request runs within a runQuery: the circuit (known down answers at
 // once), a deadline, and retries only where repeating cannot apply a write twice.
 import { backoff } from "../backoff";
 import { within } from "../deadline";
@@ -7,10 +7,10 @@ import { classifyDatabaseError, DatabaseUnavailableError } from "./errors";
 
 export type CallOptions = { idempotent?: boolean };
 /** Runs one named database operation (the statement's name: logs, metrics and traces use it). */
-export type Budget = <T>(operation: string, work: () => Promise<T>, options?: CallOptions) => Promise<T>;
+export type RunQuery = <T>(operation: string, work: () => Promise<T>, options?: CallOptions) => Promise<T>;
 
-export type BudgetOptions = {
-  /** The whole budget of one call, retries included. */
+export type QueryRunnerOptions = {
+  /** The whole runQuery of one call, retries included. */
   budgetMs: number;
   /** False until migrations have run: until then nothing can succeed. */
   isReady?: () => boolean;
@@ -22,7 +22,7 @@ export type BudgetOptions = {
 export const answeredWithin = <T>(work: Promise<T>, ms: number): Promise<T> =>
   within(work, ms, () => new DatabaseUnavailableError(`the database did not answer within ${ms} ms`));
 
-export function createBudget({ budgetMs, isReady = () => true, circuit }: BudgetOptions): Budget {
+export function createQueryRunner({ budgetMs, isReady = () => true, circuit }: QueryRunnerOptions): RunQuery {
   return async (_operation, work, { idempotent = false } = {}) => {
     if (!isReady()) throw new DatabaseNotReadyError("the database is not ready yet");
     const deadline = Date.now() + budgetMs;
@@ -43,7 +43,7 @@ export function createBudget({ budgetMs, isReady = () => true, circuit }: Budget
         const retryable = idempotent && fault === "unavailable";
         // A read whose connection dropped is tried again after about 100 ms, 200 ms, ... up to 1 s.
         const wait = backoff(attempt, { firstMs: 100, maxMs: 1000 });
-        // DatabaseUnavailableError here is our own deadline: the budget is spent.
+        // DatabaseUnavailableError here is our own deadline: the runQuery is spent.
         if (!retryable || error instanceof DatabaseUnavailableError || Date.now() + wait >= deadline) throw error;
         await Bun.sleep(wait);
       }
