@@ -128,7 +128,8 @@ test("the path check is for a listening app only: in process, before listening a
   const health = async () => (await app.handle(new Request("http://localhost/health"))).status;
   expect(await health()).toBe(200);
   const server = app.listen({ port: 0, hostname: "127.0.0.1" });
-  // While it listens, a request Bun's router did not route is refused, in process as over the wire.
+  // While it listens, a request Bun's router did not route is refused, in process as over the wire:
+  // nothing tells the two apart (test/http/bun-routing.test.ts).
   expect(await health()).toBe(404);
   await server.stop();
   expect(await health()).toBe(200);

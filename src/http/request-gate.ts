@@ -1,6 +1,6 @@
 // What reaches the router: a request with a valid Host, routed on the path it was sent with, and the
 // headers every answer carries. Behind a gateway that guards only `/api/*`, a request must not reach
-// the API by any other spelling of its path.
+// the API by any other spelling of its path, such as `/docs/../api/v1/todos/<id>`.
 import { Elysia } from "elysia";
 import { ApiError } from "./problem";
 
@@ -13,6 +13,22 @@ const onApi = {
   "cache-control": "no-store",
   "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
 };
+
+/** The answer to a request without a valid Host header. */
+export const badHost = () => new ApiError(400, "BAD_REQUEST", "Send a valid Host header: a host name or address, with an optional port.");
+
+const notRoutedAsSent = (method: string) =>
+  new ApiError(404, "NOT_FOUND", `No ${method} route matches this path as sent; the API is under /api/v1, see /docs.`);
+
+/**
+ * Whether Bun's router matched this request on its path as sent. Bun matches its `routes` on the
+ * request-target as sent and hands what matched a BunRequest, the only kind with `params`. What did not
+ * match reaches the `fetch` fallback, Elysia's own router, with request.url normalised (`..`, `%2e`,
+ * `\` resolved): there the spelling is lost. test/http/bun-routing.test.ts pins both.
+ */
+export function routedAsSent(request: Request): boolean {
+  return "params" in request;
+}
 
 const isValidHost = (host: string | null): boolean => {
   const match = host ? HOST.exec(host) : null;
@@ -30,16 +46,6 @@ function hostChecker() {
   };
 }
 
-/** The path of request.url, up to the query. */
-export function realPath(url: string): string | undefined {
-  const scheme = url.indexOf("://");
-  if (scheme < 0) return undefined;
-  const start = url.indexOf("/", scheme + 3);
-  if (start < 0) return "/";
-  const query = url.indexOf("?", start);
-  return url.slice(start, query < 0 ? undefined : query);
-}
-
 /** "host[:port]" of an absolute URL: a Request built in-process (tests, app.handle) has no Host header. */
 function authorityOf(url: string): string | null {
   const start = url.indexOf("://");
@@ -48,21 +54,18 @@ function authorityOf(url: string): string | null {
   return url.slice(start + 3, end < 0 ? undefined : end);
 }
 
-/** The gate of one app: its own, as it knows whether that app listens. */
+/** The gate of one app: it refuses other spellings only while that app listens. */
 export function requestGate({ docsPath }: { docsPath: string }) {
   // No content security policy on the docs page: it runs Swagger UI's inline start-up script.
   const docsPage = new Set([docsPath, `${docsPath}/`]);
-  // Only Bun's server routes requests natively; app.handle() in-process does not. Known from the app's
-  // start, not from the request context's `server`: reading that makes Elysia redefine a property of
-  // every request's context, which cost about a sixth of a retrieve's CPU.
-  let listening = false;
   const validHost = hostChecker();
+  // Whether the app listens is Elysia's to know: listen() sets its `server`, stop() clears it. Read from
+  // the app taken as it starts, not from the request context's `server`: reading that makes Elysia
+  // redefine a property of every request's context (test/http/compiled-handlers.test.ts).
+  let app: { server: unknown } | undefined;
   return new Elysia()
-    .onStart(() => {
-      listening = true;
-    })
-    .onStop(() => {
-      listening = false;
+    .onStart((started) => {
+      app = started;
     })
     .onRequest((context) => {
       const { request, set } = context;
@@ -72,16 +75,16 @@ export function requestGate({ docsPath }: { docsPath: string }) {
       // Bun builds request.url from the Host header; without a valid one the path cannot be read from it.
       if (!validHost(request.headers.get("host") ?? authorityOf(request.url))) {
         Object.assign(set.headers, onApi);
-        throw new ApiError(400, "BAD_REQUEST", "Send a valid Host header: a host name or address, with an optional port.");
+        throw badHost();
       }
-      // Bun's router matches every route on the request-target as sent, and only such requests carry
-      // `params`. What it did not match comes to Elysia's fallback with request.url normalised (`..`,
-      // `%2e`, `\`), where `/docs/../api/v1/todos/<id>` would reach the API: there it is a 404.
-      // (Bun does not route natively a wildcard route, which answers CORS preflights, nor a route whose
-      // answer is a fixed value, as the docs page is: neither reaches the API.)
-      if (listening && !("params" in request) && request.method !== "OPTIONS" && !docsPage.has(path)) {
+      // The rule: while the app listens, a request reaches a handler only if Bun's router matched it as
+      // sent. Bun never routes natively a CORS preflight (Elysia's wildcard route) or the docs page (a
+      // fixed answer), and neither reaches the API. A request made in-process is refused too while the
+      // app listens: nothing tells it apart from one the server received, as Bun's requestIP is null for
+      // a client that reset its connection as well (test/http/bun-routing.test.ts).
+      if (!routedAsSent(request) && app?.server && request.method !== "OPTIONS" && !docsPage.has(path)) {
         Object.assign(set.headers, onApi);
-        throw new ApiError(404, "NOT_FOUND", `No ${request.method} route matches this path as sent; the API is under /api/v1, see /docs.`);
+        throw notRoutedAsSent(request.method);
       }
     });
 }

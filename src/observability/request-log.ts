@@ -1,6 +1,5 @@
 // One structured log line per request, and a request id the caller can quote to us.
 import { Elysia } from "elysia";
-import { realPath } from "../http/request-gate";
 import type { Logger } from "../log";
 
 // A caller's X-Request-Id is kept only if it is short and plain; anything else could forge log lines.
@@ -29,8 +28,8 @@ export function requestLog(logger: Logger) {
     const elapsed = elapsedMs(request);
     logger.info("request", {
       method: request.method,
-      // The route template; a request that matched none is logged by its path as sent.
-      route: route || realPath(request.url) || null,
+      // The route template, or the path of a request that matched none.
+      route: route || URL.parse(request.url)?.pathname || null,
       status: set.status,
       duration_ms: elapsed === undefined ? undefined : Math.round(elapsed * 100) / 100,
       request_id: set.headers["x-request-id"],
