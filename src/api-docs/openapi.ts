@@ -8,7 +8,8 @@ import { keysUnavailable, missingToken, tokenExpired } from "../auth/bearer";
 import { malformedUserId, missingUserContext } from "../auth/header";
 import { databaseUnavailable } from "../http/errors";
 import { type BodyLimits, bodyTooSlow, notJson, tooLarge } from "../http/json-body";
-import { ApiError, errorCodes, fieldErrorModel, problemBody, problemModel } from "../http/problem";
+import { type ApiError, errorCodes, fieldErrorModel, problemBody, problemModel } from "../http/problem";
+import { badHost } from "../http/request-gate";
 
 /** Every named schema. A schema used inside another (Todo in TodoPage) becomes a $ref there too. */
 export const componentSchemas: Record<string, TSchema> = { Problem: problemModel, FieldError: fieldErrorModel };
@@ -96,7 +97,7 @@ const problems = {
     examples: {
       missingUser: missingUserContext(),
       badUserId: malformedUserId(),
-      badHost: new ApiError(400, "BAD_REQUEST", "Send a valid Host header: a host name or address, with an optional port."),
+      badHost: badHost(),
     },
   },
   401: {
