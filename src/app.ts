@@ -29,7 +29,7 @@ export type AppDeps = {
   /** False while start-up migrations have not run; the API answers 503 until then. */
   isReady?: () => boolean;
   /** Seams for tests: a store of their own (one that fails, say), and who the caller is. */
-  todos?: TodoStore;
+  store?: TodoStore;
   callerOf?: CallerResolver;
   /** Where /metrics reads from (index.ts passes one with the process metrics); each app makes its own otherwise. */
   metricsRegistry?: Registry;
@@ -58,14 +58,14 @@ export function createApp({
   let runQuery = createQueryRunner({ budgetMs, isReady, circuit });
   if (observed) runQuery = observed.observeDatabase(runQuery);
   if (tracing) runQuery = tracing.traceDatabase(runQuery);
-  const store = seams.todos ?? todoStore(database.db, runQuery, { maxTodosPerUser: config.maxTodosPerUser });
+  const store = seams.store ?? todoStore(database.db, runQuery, { maxTodosPerUser: config.maxTodosPerUser });
   // One per app: in bearer mode it holds the cached key set.
   const callerOf = seams.callerOf ?? callerResolverFor(config.auth);
   const bodyLimits = { limit: config.bodyLimitBytes, timeoutMs: config.bodyTimeoutMs };
   // normalize: false makes unknown body properties an error instead of silently dropping them.
   return (
     // standardHostname: false cuts the path after "http://" and whatever host follows, short or long;
-    // Elysia's default assumes a host of at least four characters (see http/request-gate.ts).
+    // Elysia's default assumes a host of at least four characters (docs/api.md, "Routing on the real path").
     new Elysia({ normalize: false, handler: { standardHostname: false } })
       .use(requestLog(logger))
       .use(tracing ? tracing.plugin : new Elysia())

@@ -7,6 +7,7 @@ import { DataDirectoryError } from "./db/data-dir-lock";
 import { classifyDatabaseError } from "./db/errors";
 import { migrate } from "./db/migrate";
 import { problemResponse, serverError } from "./http/problem";
+import { apiHeaders } from "./http/request-gate";
 import { createLogger, errorFields } from "./log";
 import { processMetricsRegistry } from "./observability/metrics";
 
@@ -64,7 +65,7 @@ try {
     // The last resort, for an error that escapes Elysia's own handling.
     error(error) {
       logger.error("request failed outside the app", errorFields(error));
-      return problemResponse(serverError, { "x-content-type-options": "nosniff", "cache-control": "no-store" });
+      return problemResponse(serverError, apiHeaders);
     },
   });
 } catch (error) {

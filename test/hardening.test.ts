@@ -15,7 +15,7 @@ import { listeningAddresses, nonLoopbackIPv4, tryConnect } from "./support/liste
 import { failedStart, startService } from "./support/service";
 
 const TODOS = "/api/v1/todos";
-const appWith = (config: Partial<Config> = {}, seams: { todos?: TodoStore } = {}, logLines: string[] = []) => {
+const appWith = (config: Partial<Config> = {}, seams: { store?: TodoStore } = {}, logLines: string[] = []) => {
   const shared = sharedDatabase();
   const logger = createLogger("info", (line) => logLines.push(line));
   return createApp({ database: shared.database, config: { ...shared.config, ...config }, logger, ...seams });
@@ -387,7 +387,7 @@ test("a store that fails unexpectedly answers 500 problem+json, logged once with
       throw new Error("boom: secret internals");
     },
   } as TodoStore;
-  const client = testClient(appWith({}, { todos: failing }, logLines));
+  const client = testClient(appWith({}, { store: failing }, logLines));
   const reply = await client.list(newUserId());
   expect(reply.status).toBe(500);
   expect(reply.json.error_code).toBe("SERVER_ERROR");

@@ -93,7 +93,8 @@ export type ProblemAnswer = { description?: string; headers?: HeaderName[]; exam
 // examples of its own (documented's answer tables), such as what its request schemas refuse.
 const problems = {
   400: {
-    description: "Missing or malformed Host, X-User-Id, path id, query parameter or JSON; field_errors names the field",
+    description:
+      "Missing or malformed Host, X-User-Id, Idempotency-Key, If-Match, path id, query parameter or JSON; field_errors names the field",
     examples: {
       missingUser: missingUserContext(),
       badUserId: malformedUserId(),

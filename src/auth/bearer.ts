@@ -5,7 +5,7 @@ import type { AuthConfig } from "../config";
 import { jsonShapeProblem } from "../http/json-body";
 import { ApiError, type ErrorCode, serviceUnavailable } from "../http/problem";
 import type { Caller } from "./caller";
-import { isAcceptableSubject, userIdOf } from "./subject";
+import { isAcceptableSubject, SUBJECT_MAX_LENGTH, userIdOf } from "./subject";
 
 // An explicit allow-list: a token cannot pick a weaker algorithm, or HS256 with a public key.
 const ASYMMETRIC = ["RS256", "PS256", "ES256", "EdDSA"];
@@ -21,6 +21,7 @@ function unauthorized(code: ErrorCode, detail: string): ApiError {
 
 export const missingToken = () => unauthorized("MISSING_TOKEN", "Send Authorization: Bearer <token> with a token from the auth server.");
 export const tokenExpired = () => unauthorized("TOKEN_EXPIRED", "The token has expired; get a new one from the auth server.");
+const missingSubject = () => unauthorized("MISSING_SUBJECT", "The token has no subject (sub) naming the user.");
 export const keysUnavailable = () => serviceUnavailable("The auth server's keys cannot be fetched to verify the token; retry shortly.");
 
 function explain(error: unknown, fetchesKeys: boolean): ApiError {
@@ -28,7 +29,7 @@ function explain(error: unknown, fetchesKeys: boolean): ApiError {
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === "iss") return unauthorized("WRONG_ISSUER", "The token was issued by an issuer this service does not trust.");
     if (error.claim === "aud") return unauthorized("WRONG_AUDIENCE", "The token is meant for another audience.");
-    if (error.claim === "sub") return unauthorized("MISSING_SUBJECT", "The token has no subject (sub) naming the user.");
+    if (error.claim === "sub") return missingSubject();
     return unauthorized("INVALID_TOKEN", `The token's "${error.claim}" claim is not acceptable: ${error.message}.`);
   }
   if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JWKSNoMatchingKey) {
@@ -120,11 +121,11 @@ export function bearerCallerResolver(auth: Exclude<AuthConfig, { mode: "header" 
     const { sub, iss = "" } = payload;
     // The issuer is half of the user's name (auth/subject.ts): ["x"] must not name the user "x" does.
     if (typeof iss !== "string") throw unauthorized("MALFORMED_TOKEN", "The token's issuer (iss) must be a string.");
-    if (sub === "") throw unauthorized("MISSING_SUBJECT", "The token has no subject (sub) naming the user.");
+    if (sub === "") throw missingSubject();
     if (typeof sub !== "string" || !isAcceptableSubject(sub)) {
       throw unauthorized(
         "INVALID_SUBJECT",
-        "The token's subject (sub) must be a string of 1 to 255 characters with no control characters.",
+        `The token's subject (sub) must be a string of 1 to ${SUBJECT_MAX_LENGTH} characters, with no control characters or unpaired surrogates.`,
       );
     }
     return { userId: userIdOf(iss, sub), subject: sub };

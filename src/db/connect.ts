@@ -29,7 +29,7 @@ export type ConnectOptions = {
   statementTimeoutMs?: number;
 };
 
-// Each driver is imported only when chosen: PGlite alone adds 65 ms and megabytes to a start on Postgres.
+// Each driver is imported only when chosen: loading PGlite would slow a start on Postgres and cost megabytes.
 export async function connect(config: DatabaseConfig, options: ConnectOptions = {}): Promise<Database> {
   const poolMax = options.poolMax ?? config.poolMax;
   const statement_timeout = options.statementTimeoutMs ?? config.queryTimeoutMs;

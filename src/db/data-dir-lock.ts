@@ -2,7 +2,7 @@
 // acknowledged writes. flock(2) is the lock the kernel drops when its holder dies, even by
 // `kill -9`, so a crash never leaves a stale lock behind (a pid file or mkdir lock would). It is
 // taken on the folder itself, which cannot be deleted or swapped while it holds the database; the
-// file beside it only tells a second start who holds the lock.
+// file todo-api.lock inside it only tells a second start who holds the lock.
 import { dlopen, FFIType } from "bun:ffi";
 import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, realpathSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";

@@ -1,5 +1,5 @@
-// Every database call of a request runs within a runQuery: the circuit (known down answers at
-// once), a deadline, and retries only where repeating cannot apply a write twice.
+// Every database call of a request goes through runQuery: the circuit (known down answers at once),
+// a time budget, and retries only where repeating cannot apply a change twice.
 import { backoff } from "../backoff";
 import { within } from "../deadline";
 import { type Circuit, DatabaseNotReadyError } from "./circuit";
@@ -10,7 +10,7 @@ export type CallOptions = { idempotent?: boolean };
 export type RunQuery = <T>(operation: string, work: () => Promise<T>, options?: CallOptions) => Promise<T>;
 
 export type QueryRunnerOptions = {
-  /** The whole runQuery of one call, retries included. */
+  /** The time budget of one call, retries included. */
   budgetMs: number;
   /** False until migrations have run: until then nothing can succeed. */
   isReady?: () => boolean;
@@ -39,11 +39,12 @@ export function createQueryRunner({ budgetMs, isReady = () => true, circuit }: Q
         }
         // Dropped, or too slow: one probe tells a database that went away from one bad connection.
         if (fault === "unavailable" && !(error instanceof DatabaseUnavailableError)) circuit.suspect();
-        // A read is repeated when its connection dropped; a write never, as it may have been applied.
+        // A call marked idempotent (a read, or a keyed create, which its key admits once) is repeated when its
+        // connection dropped; any other write never, as it may have been applied.
         const retryable = idempotent && fault === "unavailable";
         // A read whose connection dropped is tried again after about 100 ms, 200 ms, ... up to 1 s.
         const wait = backoff(attempt, { firstMs: 100, maxMs: 1000 });
-        // DatabaseUnavailableError here is our own deadline: the runQuery is spent.
+        // DatabaseUnavailableError here is our own deadline: the budget is spent.
         if (!retryable || error instanceof DatabaseUnavailableError || Date.now() + wait >= deadline) throw error;
         await Bun.sleep(wait);
       }

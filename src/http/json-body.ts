@@ -80,12 +80,12 @@ export async function parseJsonBody(request: Request, { limit, timeoutMs }: Body
   return body;
 }
 
-// Our bodies are flat. Elysia's validation error pretty-prints the whole value: 30,000 nested arrays take seconds, then a 500.
+// Our bodies are flat, and a deeply nested value makes Elysia's validation error slow to describe it.
 const MAX_DEPTH = 32;
 
 // The tokens that give JSON its shape: a string (with the colon after it, when it is a key) or a
-// bracket. A string that is never closed runs to the end of the text, so no match is ever abandoned
-// and retried: a scan of any text, valid JSON or not, complete or cut short, is linear in its length.
+// bracket. The scan is meant for text JSON.parse accepted; a string never closed runs to the end
+// of the text, so even on other text no match is abandoned and retried, and the scan stays linear.
 const SHAPE_TOKENS = /"(?:[^"\\]|\\[\s\S])*(?:"(\s*:)?|\\?$)|[{}[\]]/g;
 
 /** A key as JSON.parse reads it, so "t\u0069tle" and "title" are one key (text that is not JSON keeps it raw). */

@@ -8,7 +8,8 @@ import { ApiError } from "./problem";
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::(\d{1,5}))?$/;
 
 const everywhere = { "x-content-type-options": "nosniff", "referrer-policy": "no-referrer", "x-frame-options": "DENY" };
-const onApi = {
+/** The headers of every API answer, an error's too. */
+export const apiHeaders = {
   ...everywhere,
   "cache-control": "no-store",
   "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
@@ -71,10 +72,10 @@ export function requestGate({ docsPath }: { docsPath: string }) {
       const { request, set } = context;
       // The path Elysia routes on; its request-hook type omits it (read as context.path so Elysia provides it).
       const path = (context as typeof context & { path: string }).path;
-      Object.assign(set.headers, docsPage.has(path) ? everywhere : onApi);
+      Object.assign(set.headers, docsPage.has(path) ? everywhere : apiHeaders);
       // Bun builds request.url from the Host header; without a valid one the path cannot be read from it.
       if (!validHost(request.headers.get("host") ?? authorityOf(request.url))) {
-        Object.assign(set.headers, onApi);
+        Object.assign(set.headers, apiHeaders);
         throw badHost();
       }
       // The rule: while the app listens, a request reaches a handler only if Bun's router matched it as
@@ -83,7 +84,7 @@ export function requestGate({ docsPath }: { docsPath: string }) {
       // app listens: nothing tells it apart from one the server received, as Bun's requestIP is null for
       // a client that reset its connection as well (test/http/bun-routing.test.ts).
       if (!routedAsSent(request) && app?.server && request.method !== "OPTIONS" && !docsPage.has(path)) {
-        Object.assign(set.headers, onApi);
+        Object.assign(set.headers, apiHeaders);
         throw notRoutedAsSent(request.method);
       }
     });

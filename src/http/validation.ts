@@ -6,7 +6,8 @@ import { isUuid } from "../uuid";
 
 // Control characters are never wanted; a multi-line text may keep tabs and line breaks. NUL would
 // also be refused by Postgres, and a lone UTF-16 surrogate cannot be stored as UTF-8 unchanged.
-const CONTROL = /\p{Cc}/u;
+/** A control character: never wanted in text, a subject's included. */
+export const CONTROL = /\p{Cc}/u;
 const CONTROL_EXCEPT_WHITESPACE = /(?![\t\n\r])\p{Cc}/u;
 // Bidirectional overrides and isolates reorder what a reader sees ("Trojan Source").
 const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/u;

@@ -3,7 +3,7 @@
 import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { nameSchemas } from "../api-docs/openapi";
-import { DESCRIPTION_MAX_LENGTH, IDEMPOTENCY_KEY_MAX_LENGTH, TITLE_MAX_LENGTH } from "../db/schema";
+import { DESCRIPTION_MAX_LENGTH, IDEMPOTENCY_KEY_HOURS, IDEMPOTENCY_KEY_MAX_LENGTH, TITLE_MAX_LENGTH } from "../db/schema";
 import { describedByUs, registerFormat } from "../http/validation";
 import { decodeCursor } from "./cursor";
 
@@ -53,7 +53,7 @@ export const createTodoHeaders = describedByUs(
     "idempotency-key": t.Optional(
       t.String({
         format: "idempotency-key",
-        description: `1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} visible ASCII characters, unique per create (a UUID, say). Remembered for 24 hours per user: a repeat with the same body answers the original 201 (with Idempotent-Replayed: true) and creates nothing; a different body is 422 IDEMPOTENCY_KEY_REUSED`,
+        description: `1 to ${IDEMPOTENCY_KEY_MAX_LENGTH} visible ASCII characters, unique per create (a UUID, say). Remembered for ${IDEMPOTENCY_KEY_HOURS} hours per user: a repeat with the same body answers the original 201 (with Idempotent-Replayed: true) and creates nothing; a different body is 422 IDEMPOTENCY_KEY_REUSED`,
         examples: ["8e03978e-40d5-43e8-bc93-6894a57f9324"],
       }),
     ),

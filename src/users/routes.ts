@@ -1,10 +1,18 @@
 // GET /me: which user id the API knows the caller by, so a front end can match answers to it.
 import { Elysia } from "elysia";
 import { documented } from "../api-docs/openapi";
+import { keysUnavailable } from "../auth/bearer";
 import type { CallerResolver } from "../auth/caller";
 import { callerModel } from "./model";
 
-const me = documented({ 200: { description: "Who you are", schema: callerModel } }, [400, 401, 503]);
+// /me reads no database: its only 503 is the auth server's keys, in bearer mode.
+const me = documented({ 200: { description: "Who you are", schema: callerModel } }, [400, 401], {
+  503: {
+    description: "Bearer mode: the auth server's keys cannot be fetched; retry after Retry-After seconds",
+    headers: ["Retry-After"],
+    examples: { keysAway: keysUnavailable() },
+  },
+});
 
 export function meRoutes(callerOf: CallerResolver) {
   return new Elysia({ tags: ["users"], normalize: false }).get(

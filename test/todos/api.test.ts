@@ -340,7 +340,7 @@ test("a failure inside the database is a 500 or 422 without driver details, and 
     list: () => database.db.execute(sql`select * from no_such_table where title = ${secret}`),
     get: () => database.db.execute(sql`select ${secret}::int`),
   } as unknown as TodoStore;
-  const broken = testClient(createApp({ database, config, todos: failing, logger: createLogger("info", (line) => logLines.push(line)) }));
+  const broken = testClient(createApp({ database, config, store: failing, logger: createLogger("info", (line) => logLines.push(line)) }));
   const user = newUserId();
   const bug = await broken.list(user);
   expect(bug.status).toBe(500);
