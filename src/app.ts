@@ -1,6 +1,5 @@
 // createApp: the whole HTTP service, built from its dependencies so tests can drive it
 // in-process with app.handle(new Request(...)).
-import { cors } from "@elysiajs/cors";
 import { Elysia } from "elysia";
 import { Registry } from "prom-client";
 import { apiReference, DOCS_PATH } from "./api-docs/api-reference";
@@ -10,6 +9,7 @@ import type { Config } from "./config";
 import { createCircuit, DatabaseDownError } from "./db/circuit";
 import type { Database } from "./db/connect";
 import { answeredWithin, createQueryRunner } from "./db/run-query";
+import { crossOrigin } from "./http/cors";
 import { toApiError } from "./http/errors";
 import { parseJsonBody } from "./http/json-body";
 import { type ApiError, problemResponse, serverError } from "./http/problem";
@@ -71,28 +71,7 @@ export function createApp({
       .use(tracing ? tracing.plugin : new Elysia())
       .use(observed ? observed.plugin : new Elysia())
       .use(requestGate({ docsPath: DOCS_PATH }))
-      // CORS is off unless CORS_ORIGINS lists the front ends allowed to call from a browser.
-      .use(
-        config.corsOrigins.length > 0
-          ? cors({
-              origin: config.corsOrigins,
-              methods: ["GET", "POST", "PATCH", "DELETE"],
-              allowedHeaders: [
-                "authorization",
-                "content-type",
-                "x-user-id",
-                "x-request-id",
-                "if-match",
-                "if-none-match",
-                "idempotency-key",
-              ],
-              exposeHeaders: ["x-request-id", "retry-after", "www-authenticate", "etag", "idempotent-replayed"],
-              maxAge: 600,
-              // No cookies: the caller is named by a header or a bearer token.
-              credentials: false,
-            })
-          : new Elysia(),
-      )
+      .use(crossOrigin(config.corsOrigins))
       .use(apiReference(config.auth))
       .onParse(({ request }) => parseJsonBody(request, bodyLimits))
       .onError(({ code, error, request, set }) => {

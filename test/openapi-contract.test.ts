@@ -76,6 +76,12 @@ const drive: Record<string, Record<number, () => Promise<Reply>>> = {
       await api.create(user, { title: "two" });
       return api.list(user, "limit=1");
     },
+    304: async () => {
+      const user = newUserId();
+      await api.create(user, { title: "one" });
+      const etag = (await api.list(user)).headers.get("etag") as string;
+      return api.call("GET", TODOS, { user, headers: { "if-none-match": etag } });
+    },
     400: () => api.list(newUserId(), "limit=0"),
     401: () => bearer.call("GET", TODOS),
     503: () => down.list(newUserId()),

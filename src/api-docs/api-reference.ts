@@ -7,6 +7,7 @@ import { Elysia } from "elysia";
 import type { OpenAPIV3 } from "openapi-types";
 import type { AuthConfig } from "../config";
 import { ApiError, tokenErrorCodes } from "../http/problem";
+import { DOCUMENTED_AS } from "../http/validation";
 import { componentHeaders, componentSchemas, listErrorCodes, schemasDocument } from "./openapi";
 
 const dist = new URL("../../node_modules/swagger-ui-dist/", import.meta.url);
@@ -38,11 +39,48 @@ function nameRequestBodies(document: OpenAPIV3.Document): OpenAPIV3.Document {
   return document;
 }
 
+// The caller's own headers are in the routes' schemas so that typed clients may send them; in the
+// document the security scheme stands for them, and Swagger UI would ask for them twice.
+const CALLER_HEADERS = new Set(["x-user-id", "authorization"]);
+
+/** Each operation's parameters as a client should see them: no caller headers, query numbers as numbers. */
+function documentParameters(document: OpenAPIV3.Document): OpenAPIV3.Document {
+  for (const item of Object.values(document.paths)) {
+    for (const operation of Object.values(item ?? {}) as OpenAPIV3.OperationObject[]) {
+      if (!operation.parameters) continue;
+      const parameters = operation.parameters as OpenAPIV3.ParameterObject[];
+      operation.parameters = parameters.filter((parameter) => !(parameter.in === "header" && CALLER_HEADERS.has(parameter.name)));
+      for (const parameter of operation.parameters as OpenAPIV3.ParameterObject[]) {
+        const documentedAs = (parameter.schema as Record<string, unknown> | undefined)?.[DOCUMENTED_AS];
+        if (documentedAs) parameter.schema = documentedAs as OpenAPIV3.SchemaObject;
+      }
+    }
+  }
+  return document;
+}
+
+const securitySchemes = {
+  userIdHeader: {
+    type: "apiKey",
+    in: "header",
+    name: "X-User-Id",
+    description: "Header mode (this deployment's): the caller's user id, a UUID, set by a trusted gateway.",
+  },
+  bearerAuth: {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: `Bearer mode (this deployment's): a JWT from the auth server (Better Auth's /api/auth/token, for one); its \`sub\` names the user, and GET /api/v1/me says which user_id that is. 401 codes: ${tokenErrorCodes.join(", ")}.`,
+  },
+} satisfies Record<string, OpenAPIV3.SecuritySchemeObject>;
+
 export function apiReference(auth: AuthConfig) {
+  // The scheme of the running deployment only: the other one would be refused here.
+  const scheme = auth.mode === "header" ? "userIdHeader" : "bearerAuth";
   const mode = auth.mode === "header" ? "the X-User-Id header" : "a bearer JWT";
   return new Elysia()
     .onAfterHandle(({ path, response }) =>
-      path === SPEC_PATH ? listErrorCodes(nameRequestBodies(response as OpenAPIV3.Document)) : undefined,
+      path === SPEC_PATH ? listErrorCodes(documentParameters(nameRequestBodies(response as OpenAPIV3.Document))) : undefined,
     )
     .use(
       openapi({
@@ -71,22 +109,9 @@ export function apiReference(auth: AuthConfig) {
           components: {
             schemas: schemasDocument(),
             headers: componentHeaders,
-            securitySchemes: {
-              userIdHeader: {
-                type: "apiKey",
-                in: "header",
-                name: "X-User-Id",
-                description: "Header mode (the default): the caller's user id, a UUID, set by a trusted gateway.",
-              },
-              bearerAuth: {
-                type: "http",
-                scheme: "bearer",
-                bearerFormat: "JWT",
-                description: `Bearer mode: a JWT from the auth server (Better Auth's /api/auth/token, for one); its \`sub\` names the user, and GET /api/v1/me says which user_id that is. 401 codes: ${tokenErrorCodes.join(", ")}.`,
-              },
-            },
+            securitySchemes: { [scheme]: securitySchemes[scheme] },
           },
-          security: [{ userIdHeader: [] }, { bearerAuth: [] }],
+          security: [{ [scheme]: [] }],
         },
       }),
     )

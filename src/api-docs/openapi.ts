@@ -42,11 +42,20 @@ export const componentHeaders = {
     schema: text,
   },
   Location: { description: "The new todo's path: /api/v1/todos/{id}", schema: text },
-  ETag: { description: "Strong; changes whenever the todo changes. Send it back in If-Match or If-None-Match", schema: text },
+  ETag: {
+    description: "Strong; changes whenever the todo (or the page) changes. Send it back in If-Match or If-None-Match",
+    schema: text,
+  },
   "Idempotent-Replayed": {
     description: "`true` when the answer is a replay of an earlier create with the same Idempotency-Key",
     schema: text,
   },
+  "Cache-Control": {
+    description:
+      "`private, no-cache` on an answer with an ETag: a browser may keep it for this caller and revalidates it (If-None-Match) before each use; `no-store` on every other answer",
+    schema: text,
+  },
+  Vary: { description: "`Authorization, X-User-Id` (and `Origin` with CORS): a kept copy is good for the same caller only", schema: text },
   Link: {
     description:
       'RFC 8288 `<...>; rel="next"`, only when a next page exists: this path with the same limit and completed, and the next cursor',

@@ -6,6 +6,22 @@ import { ApiError } from "./problem";
 /** The strong entity tag of a todo at a version. */
 export const etagOf = (id: string, version: number) => `"${id}.${version}"`;
 
+/** A strong entity tag for a representation with no version of its own (a page of a list): a hash of its bytes. */
+export const etagOfText = (text: string) => `"${Bun.hash(text).toString(36)}"`;
+
+/**
+ * Marks an answer the browser may keep for this caller only and must revalidate before each use: it
+ * then sends the ETag back in If-None-Match by itself, and gets a 304 while nothing changed. Every
+ * other API answer stays `no-store` (http/request-gate.ts).
+ */
+export function revalidatable(headers: Record<string, string | number>, etag: string): void {
+  headers.etag = etag;
+  headers["cache-control"] = "private, no-cache";
+  // The same URL answers each caller with their own todos: a copy is good only for the same credentials.
+  const vary = headers.vary;
+  headers.vary = vary ? `${vary}, Authorization, X-User-Id` : "Authorization, X-User-Id";
+}
+
 // `*` is a form of its own, not a list member: `*, "x"` is malformed.
 const ANY = /^[ \t]*\*[ \t]*$/;
 

@@ -1,6 +1,6 @@
 // How request schemas check text, and what a failed check tells the caller. The string formats are
 // registered under names of our own: TypeBox's registry is global, and Elysia has a "uuid" of its own.
-import { FormatRegistry, type TSchema } from "@sinclair/typebox";
+import { FormatRegistry, type TSchema, Type } from "@sinclair/typebox";
 import { IDEMPOTENCY_KEY_MAX_LENGTH } from "../db/schema";
 import { isUuid } from "../uuid";
 
@@ -61,4 +61,23 @@ export function describedByUs<T extends TSchema>(schema: T): T {
   };
   visit(schema);
   return schema;
+}
+
+/** Where a query parameter's schema keeps the schema the OpenAPI document shows for it (api-docs/api-reference.ts). */
+export const DOCUMENTED_AS = "x-documented-as";
+
+/**
+ * A positive integer query parameter up to `maximum`. Query parameters are text on the wire, and are
+ * checked as text (Elysia's coercion of numbers accepts "1e2", " 5" and "0x10", and reports an
+ * out-of-range number without naming the parameter); typed and documented as the integer a client sends.
+ */
+export function positiveIntegerQuery({ maximum, ...documented }: { maximum: number; default: number; description: string }) {
+  const format = `integer-1-to-${maximum}`;
+  registerFormat(format, {
+    check: (value) => /^[1-9]\d*$/.test(value) && Number(value) <= maximum,
+    message: `must be an integer from 1 to ${maximum}`,
+  });
+  return Type.Unsafe<number>(
+    Type.String({ format, description: documented.description, [DOCUMENTED_AS]: { type: "integer", minimum: 1, maximum, ...documented } }),
+  );
 }

@@ -4,7 +4,7 @@ import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { nameSchemas } from "../api-docs/openapi";
 import { DESCRIPTION_MAX_LENGTH, IDEMPOTENCY_KEY_HOURS, IDEMPOTENCY_KEY_MAX_LENGTH, TITLE_MAX_LENGTH } from "../db/schema";
-import { describedByUs, registerFormat } from "../http/validation";
+import { describedByUs, positiveIntegerQuery, registerFormat } from "../http/validation";
 import { decodeCursor } from "./cursor";
 
 const title = t.String({ format: "visible-text", minLength: 1, maxLength: TITLE_MAX_LENGTH, examples: ["Buy milk"] });
@@ -30,12 +30,19 @@ export const todoModel = t.Object({
   user_id: t.String({ format: "uuid", description: "The owner: GET /api/v1/me says which id you are" }),
 });
 
-export const createTodoBody = describedByUs(t.Object({ title, description: t.Optional(description) }, { additionalProperties: false }));
+// Whole-body examples: what Swagger UI's "Try it out" starts from. A change names one field, so that
+// sending it unedited changes nothing the user did not choose.
+export const createTodoBody = describedByUs(
+  t.Object(
+    { title, description: t.Optional(description) },
+    { additionalProperties: false, examples: [{ title: "Buy milk", description: "Two litres, semi-skimmed" }] },
+  ),
+);
 
 export const updateTodoBody = describedByUs(
   t.Object(
     { title: t.Optional(title), description: t.Optional(description), is_completed: t.Optional(t.Boolean()) },
-    { additionalProperties: false, minProperties: 1 },
+    { additionalProperties: false, minProperties: 1, examples: [{ is_completed: true }] },
   ),
 );
 
@@ -89,13 +96,6 @@ export const todoIdParams = describedByUs(t.Object({ id: t.String({ format: "api
 export const DEFAULT_PAGE_LIMIT = 50;
 export const MAX_PAGE_LIMIT = 200;
 
-// Query parameters are text on the wire, and are validated as text: Elysia's coercion of numbers
-// accepts "1e2" and " 5", and reports an out-of-range number without naming the parameter.
-registerFormat("page-limit", {
-  check: (value) => /^[1-9]\d*$/.test(value) && Number(value) <= MAX_PAGE_LIMIT,
-  message: `must be an integer from 1 to ${MAX_PAGE_LIMIT}`,
-});
-
 registerFormat("todo-cursor", {
   check: (value) => decodeCursor(value) !== undefined,
   message: "is not a cursor from this service; use next_cursor of the previous page as it is",
@@ -107,10 +107,10 @@ export const todoListQuery = describedByUs(
   t.Object(
     {
       limit: t.Optional(
-        t.String({
-          format: "page-limit",
+        positiveIntegerQuery({
+          maximum: MAX_PAGE_LIMIT,
+          default: DEFAULT_PAGE_LIMIT,
           description: `Todos per page, an integer from 1 to ${MAX_PAGE_LIMIT}; default ${DEFAULT_PAGE_LIMIT}`,
-          examples: [String(DEFAULT_PAGE_LIMIT)],
         }),
       ),
       cursor: t.Optional(

@@ -5,7 +5,7 @@ import type { CallerResolver } from "../auth/caller";
 import { TITLE_MAX_LENGTH } from "../db/schema";
 import { invalidRequest } from "../http/errors";
 import type { BodyLimits } from "../http/json-body";
-import { clientHasCurrent, etagOf, ifMatchVersions } from "../http/preconditions";
+import { clientHasCurrent, etagOf, etagOfText, ifMatchVersions, revalidatable } from "../http/preconditions";
 import { decodeCursor, encodeCursor } from "./cursor";
 import {
   changeTodoHeaders,
@@ -61,11 +61,18 @@ function answersOf(maxTodosPerUser: number, bodyLimits: BodyLimits) {
       refused.create,
       { 409: own[409], 422: own[422] },
     ),
-    list: documented({ 200: { description: "A page of your todos", schema: todoPageModel, headers: ["Link"] } }, always, refused.list),
+    list: documented(
+      {
+        200: { description: "A page of your todos", schema: todoPageModel, headers: ["Link", "ETag", "Cache-Control", "Vary"] },
+        304: { description: "Not Modified: the ETag in If-None-Match is this page's; no body", headers: ["ETag", "Cache-Control", "Vary"] },
+      },
+      always,
+      refused.list,
+    ),
     get: documented(
       {
-        200: { description: "The todo", schema: todoModel, headers: ["ETag"] },
-        304: { description: "Not Modified: the ETag in If-None-Match is current; no body", headers: ["ETag"] },
+        200: { description: "The todo", schema: todoModel, headers: ["ETag", "Cache-Control", "Vary"] },
+        304: { description: "Not Modified: the ETag in If-None-Match is current; no body", headers: ["ETag", "Cache-Control", "Vary"] },
       },
       always,
       refused.byId,
@@ -140,7 +147,7 @@ export function todoRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimit
     )
     .get(
       "",
-      async ({ userId, query, path, set }) => {
+      async ({ userId, query, path, headers, set }) => {
         const limit = query.limit === undefined ? DEFAULT_PAGE_LIMIT : Number(query.limit);
         const completed = query.completed === undefined ? undefined : query.completed === "true";
         // Validation has checked the cursor already, so a cursor that does not decode here is a bug.
@@ -150,7 +157,13 @@ export function todoRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimit
         const last = items.at(-1);
         const next_cursor = hasMore && last ? encodeCursor(last) : null;
         if (next_cursor) set.headers.link = nextLink(path, { limit: String(limit), completed: query.completed, cursor: next_cursor });
-        return { items, count: items.length, next_cursor };
+        // The page is read either way; a client whose copy is current is spared its bytes.
+        const page = JSON.stringify({ items, count: items.length, next_cursor });
+        const etag = etagOfText(page);
+        revalidatable(set.headers, etag);
+        // The text hashed is the text sent: a Response, so Elysia does not serialize the page a second time.
+        if (clientHasCurrent(headers["if-none-match"], etag)) return new Response(null, { status: 304 });
+        return new Response(page, { headers: { "content-type": "application/json" } });
       },
       {
         query: todoListQuery,
@@ -173,13 +186,13 @@ export function todoRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimit
           if (version === undefined) throw todoNotFound();
           const etag = etagOf(params.id.toLowerCase(), version);
           if (clientHasCurrent(ifNoneMatch, etag)) {
-            set.headers.etag = etag;
+            revalidatable(set.headers, etag);
             return status(304, undefined);
           }
         }
         const found = await store.get(userId, params.id);
         if (!found) throw todoNotFound();
-        set.headers.etag = etagOf(found.todo.id, found.version);
+        revalidatable(set.headers, etagOf(found.todo.id, found.version));
         return found.todo;
       },
       {

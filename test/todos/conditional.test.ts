@@ -43,12 +43,6 @@ describe("ETag", () => {
     // The same values again are still a change: a new version.
     expect((await api.update(user, todo.id, { is_completed: true })).headers.get("etag")).not.toBe(next);
   });
-
-  test("lists carry no ETag", async () => {
-    const user = newUserId();
-    await created(user);
-    expect((await api.list(user)).headers.get("etag")).toBeNull();
-  });
 });
 
 describe("If-None-Match on retrieve", () => {
@@ -239,5 +233,41 @@ describe("If-Match on update and delete", () => {
     const statuses = await Promise.all(Array.from({ length: 12 }, () => remove(user, todo.id, { "if-match": etag }).then((r) => r.status)));
     expect(statuses.filter((status) => status === 204)).toHaveLength(1);
     expect(statuses.every((status) => [204, 404, 412].includes(status))).toBe(true);
+  });
+});
+
+describe("caches that revalidate", () => {
+  test("a page of the list has a strong ETag: 304 while it is unchanged, a new ETag once a todo changes", async () => {
+    const user = newUserId();
+    const { todo } = await created(user);
+    const first = await api.list(user);
+    const etag = first.headers.get("etag") as string;
+    expect(etag).toMatch(/^"[0-9a-z]+"$/);
+    const again = await api.call("GET", "/api/v1/todos", { user, headers: { "if-none-match": etag } });
+    expect({ status: again.status, body: again.text, etag: again.headers.get("etag") }).toEqual({ status: 304, body: "", etag });
+    await api.update(user, todo.id, { is_completed: true });
+    const changed = await api.call("GET", "/api/v1/todos", { user, headers: { "if-none-match": etag } });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get("etag")).not.toBe(etag);
+    expect(changed.json.items[0].is_completed).toBe(true);
+    // Another user's empty list is another page: the ETag is of the page, never a guess of someone else's.
+    expect((await api.call("GET", "/api/v1/todos", { user: newUserId(), headers: { "if-none-match": etag } })).status).toBe(200);
+  });
+
+  test("answers with an ETag may be kept privately and must be revalidated; every other answer is no-store", async () => {
+    const user = newUserId();
+    const { todo } = await created(user);
+    for (const reply of [await api.get(user, todo.id), await api.list(user)]) {
+      expect(reply.headers.get("cache-control")).toBe("private, no-cache");
+      expect(reply.headers.get("vary")).toBe("Authorization, X-User-Id");
+    }
+    const others = [
+      await api.create(user, { title: "x" }),
+      await api.update(user, todo.id, { title: "y" }),
+      await api.get(user, crypto.randomUUID()),
+      await api.list(user, "limit=0"),
+      await api.remove(user, todo.id),
+    ];
+    expect(others.map((reply) => reply.headers.get("cache-control"))).toEqual(others.map(() => "no-store"));
   });
 });
