@@ -36,6 +36,7 @@ test("types generated from /docs/json type-check a client doing all five operati
     location: `/api/v1/todos/${seen.todo.id}`,
     count: 1,
     title: "2026-12-01",
+    current: "current",
     completed: true,
     removed: 204,
     notFound: "NOT_FOUND",
