@@ -1,6 +1,6 @@
 // The front end's one door to the API: Eden Treaty, typed by the API's App type.
 import { treaty } from "@elysiajs/eden";
-import type { App } from "todo-api";
+import type { App } from "todo-api-types";
 
 export type TodoApi = ReturnType<typeof todoApi>;
 
