@@ -125,20 +125,13 @@ function prepareStatements(db: Db) {
   // The newest key past the cap, read without locking; then up to EVICTED_PER_CREATE keys no newer than
   // it, locked with SKIP LOCKED: concurrent creates by one user each take keys no other is taking, so
   // they never wait on one another (waiting, in any order, is how deadlocks come).
-  const capEdge = db
-    .select({ createdAt: idempotencyKeys.createdAt })
-    .from(idempotencyKeys)
-    .where(eq(idempotencyKeys.userId, userId))
-    .orderBy(desc(idempotencyKeys.createdAt))
-    .offset(IDEMPOTENCY_KEYS_PER_USER - 1)
-    .limit(1);
-  const pastTheCap = db
-    .select({ key: idempotencyKeys.key })
-    .from(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.userId, userId), lte(idempotencyKeys.createdAt, capEdge), ne(idempotencyKeys.key, key)))
-    .orderBy(idempotencyKeys.createdAt)
-    .limit(EVICTED_PER_CREATE)
-    .for("update", { skipLocked: true });
+  // Limits written into the SQL, not sent as parameters, so that the plan Postgres keeps for the statement
+  // walks the (user_id, created_at desc) index in order whatever it is asked.
+  const capEdge = sql`(select ${idempotencyKeys.createdAt} from ${idempotencyKeys} where ${idempotencyKeys.userId} = ${userId}
+    order by ${idempotencyKeys.createdAt} desc offset ${sql.raw(String(IDEMPOTENCY_KEYS_PER_USER - 1))} limit 1)`;
+  const pastTheCap = sql`select ${idempotencyKeys.key} from ${idempotencyKeys}
+    where ${idempotencyKeys.userId} = ${userId} and ${idempotencyKeys.createdAt} <= ${capEdge} and ${idempotencyKeys.key} <> ${key}
+    order by ${idempotencyKeys.createdAt} limit ${sql.raw(String(EVICTED_PER_CREATE))} for update skip locked`;
   const evicted = db.$with("evicted").as(
     db
       .delete(idempotencyKeys)
