@@ -227,10 +227,6 @@ test.skipIf(!hasChromium)(
       const statuses = async (route: string) =>
         (await waitForLogged(service, (line) => line.method === "GET" && line.route === route, 3, earlier)).map((line) => line.status);
       expect(await statuses("/api/v1/todos/:id")).toEqual([200, 304, 200]);
-      // KNOWN BUG, fails until src is fixed: the list's 304 is sent as 304 (the browser sends If-None-Match,
-      // and a direct request gets 304 with no body), but the request log writes status 200 for it. The list
-      // handler (todos/routes.ts) returns a Response, which leaves Elysia's set.status at 200, and
-      // observability/request-log.ts logs set.status (metrics.ts and tracing.ts read it the same way).
       expect(await statuses("/api/v1/todos")).toEqual([200, 304, 200]);
     }),
   90_000,

@@ -162,7 +162,11 @@ export function todoRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimit
         const etag = etagOfText(page);
         revalidatable(set.headers, etag);
         // The text hashed is the text sent: a Response, so Elysia does not serialize the page a second time.
-        if (clientHasCurrent(headers["if-none-match"], etag)) return new Response(null, { status: 304 });
+        if (clientHasCurrent(headers["if-none-match"], etag)) {
+          // Also in set.status: the request log, metrics and traces read the status from there.
+          set.status = 304;
+          return new Response(null, { status: 304 });
+        }
         return new Response(page, { headers: { "content-type": "application/json" } });
       },
       {
