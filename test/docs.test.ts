@@ -83,11 +83,13 @@ test("the document names its servers and license, and the headers every answer c
   expect(doc.servers).toEqual([{ url: "/", description: expect.any(String) }]);
   expect(doc.info.license.name).toBeTruthy();
   expect(Object.keys(doc.components.headers).sort()).toEqual([
+    "Cache-Control",
     "ETag",
     "Idempotent-Replayed",
     "Link",
     "Location",
     "Retry-After",
+    "Vary",
     "WWW-Authenticate",
     "X-Request-Id",
   ]);
