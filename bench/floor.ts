@@ -10,7 +10,7 @@ const sql = new SQL({ url: process.env.DATABASE_URL, max: Number(process.env.DB_
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const todo = sql.unsafe(
-  `id, title, description, is_completed, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at,
+  `id, title, description, is_completed, priority, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at,
    to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as updated_at, user_id`,
 );
 const KEY = /^[\x21-\x7e]{1,255}$/;
@@ -99,7 +99,7 @@ async function createWithKey(request: Request, userId: string, title: string, de
   const { todo_id: id, created_at } = record;
   return withEtag(
     request,
-    { id, title, description, is_completed: false, created_at, updated_at: created_at, user_id: userId, version: 1 },
+    { id, title, description, is_completed: false, priority: "Medium", created_at, updated_at: created_at, user_id: userId, version: 1 },
     201,
   );
 }

@@ -18,6 +18,7 @@ import { createLogger, errorFields, type Logger } from "./log";
 import { metrics } from "./observability/metrics";
 import { requestLog } from "./observability/request-log";
 import type { Tracing } from "./observability/tracing";
+import { taskRoutes } from "./tasks/routes";
 import { todoRoutes } from "./todos/routes";
 import { type TodoStore, todoStore } from "./todos/store";
 import { meRoutes } from "./users/routes";
@@ -102,6 +103,8 @@ export function createApp({
         { detail: { hide: true } },
       )
       .group("/api/v1", (api) => api.use(todoRoutes(store, callerOf, bodyLimits)).use(meRoutes(callerOf)))
+      // The todo-app front end's own API, over the same store (src/tasks/).
+      .group("/api", (api) => api.use(taskRoutes(store, callerOf, bodyLimits)))
   );
 }
 

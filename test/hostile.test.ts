@@ -191,11 +191,17 @@ describe("4. malformed and truncated JSON", () => {
     ["a raw NUL inside a string", '{"title": "a\u0000b"}'],
     ["an invalid escape", String.raw`{"title": "\x41"}`],
     ["NaN", '{"title": NaN}'],
-    ["an empty body", ""],
     ["only whitespace", "  \n "],
   ])("%s is refused with 400 VALIDATION_ERROR and nothing is stored", async (_, body) => {
     const user = newUserId();
     expectProblem(await post(user, body), 400, "VALIDATION_ERROR", "not valid JSON");
+    await expectNothingStored(user);
+  });
+
+  test("an empty body sent as JSON is no body: 422 naming what is required, and nothing is stored", async () => {
+    const user = newUserId();
+    const reply = await post(user, "");
+    expectProblem(reply, 422, "VALIDATION_ERROR", "title is required");
     await expectNothingStored(user);
   });
 
@@ -682,4 +688,21 @@ test("after every hostile request above, a normal create, list, update and get s
   expect((await api.update(user, created.json.id, { is_completed: true })).status).toBe(200);
   expect((await api.get(user, created.json.id)).json).toEqual({ ...created.json, is_completed: true, updated_at: expect.any(String) });
   expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+});
+
+describe("priority is one of three words, exactly", () => {
+  test.each(
+    [["high"], ["HIGH"], ["High "], [""], ["Urgent"], [null], [1], [["High"]], [{ value: "High" }], ["Hig\u0068"]].filter(
+      ([p]) => p !== "High",
+    ),
+  )("%p is refused on create and update with 422 naming priority, and nothing changes", async (priority) => {
+    const user = newUserId();
+    const refused = await post(user, JSON.stringify({ title: "x", priority }));
+    expectProblem(refused, 422, "VALIDATION_ERROR", "priority");
+    expect(refused.json.field_errors.map((error: { field: string }) => error.field)).toEqual(["priority"]);
+    await expectNothingStored(user);
+    const { user: owner, todo, expectUnchanged } = await userWithTodo();
+    expectProblem(await patch(owner, todo.id, JSON.stringify({ priority })), 422, "VALIDATION_ERROR", "priority");
+    await expectUnchanged();
+  });
 });

@@ -128,6 +128,7 @@ export function bearerCallerResolver(auth: Exclude<AuthConfig, { mode: "header" 
         `The token's subject (sub) must be a string of 1 to ${SUBJECT_MAX_LENGTH} characters, with no control characters or unpaired surrogates.`,
       );
     }
-    return { userId: userIdOf(iss, sub), subject: sub };
+    const text = (claim: unknown) => (typeof claim === "string" ? claim : null);
+    return { userId: userIdOf(iss, sub), subject: sub, email: text(payload.email), name: text(payload.name) };
   };
 }

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { boolean, index, integer, pgTable, primaryKey, timestamp, uuid, varchar } from "drizzle-orm/pg-core";
+import { boolean, index, integer, pgEnum, pgTable, primaryKey, timestamp, uuid, varchar } from "drizzle-orm/pg-core";
 
 /** Longest title and description, in characters: the API's limits are these columns' sizes. */
 export const TITLE_MAX_LENGTH = 255;
@@ -16,6 +16,11 @@ export const users = pgTable("users", {
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
+/** A todo's priority. Declared from the highest: Postgres orders an enum as declared, so High sorts first. */
+export const PRIORITIES = ["High", "Medium", "Low"] as const;
+export const DEFAULT_PRIORITY = "Medium";
+export const priority = pgEnum("todo_priority", PRIORITIES);
+
 export const todos = pgTable(
   "todos",
   {
@@ -26,6 +31,7 @@ export const todos = pgTable(
     title: varchar("title", { length: TITLE_MAX_LENGTH }).notNull(),
     description: varchar("description", { length: DESCRIPTION_MAX_LENGTH }),
     isCompleted: boolean("is_completed").notNull().default(false),
+    priority: priority("priority").notNull().default(DEFAULT_PRIORITY),
     // Millisecond precision: JSON clients hold instants as milliseconds, so what
     // the API returns is exactly the instant stored.
     createdAt: timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),

@@ -36,6 +36,8 @@ function describe(error: ValueError, part: Part): Refusal {
       return branch ? describe(branch, part) : { code: "invalid_type", message: "must be a string or null" };
     }
     default:
+      // One of a few values (t.UnionEnum, checked as a kind of Elysia's own): name them.
+      if (Array.isArray(schema.enum)) return { code: "invalid", message: `must be one of ${schema.enum.join(", ")}` };
       return { code: "invalid", message: error.message };
   }
 }

@@ -63,6 +63,8 @@ export async function parseJsonBody(request: Request, { limit, timeoutMs }: Body
   const contentType = request.headers.get("content-type") ?? "";
   if (!JSON_TYPE.test(contentType)) throw notJson(contentType);
   const bytes = await readBytes(request, limit, timeoutMs);
+  // Sent as JSON but empty (as some clients send every call, a PATCH with nothing to say included): no body.
+  if (bytes.length === 0) return null;
   let text: string;
   try {
     text = utf8.decode(bytes);

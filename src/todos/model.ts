@@ -3,7 +3,14 @@
 import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { nameSchemas } from "../api-docs/openapi";
-import { DESCRIPTION_MAX_LENGTH, IDEMPOTENCY_KEY_HOURS, IDEMPOTENCY_KEY_MAX_LENGTH, TITLE_MAX_LENGTH } from "../db/schema";
+import {
+  DEFAULT_PRIORITY,
+  DESCRIPTION_MAX_LENGTH,
+  IDEMPOTENCY_KEY_HOURS,
+  IDEMPOTENCY_KEY_MAX_LENGTH,
+  PRIORITIES,
+  TITLE_MAX_LENGTH,
+} from "../db/schema";
 import { describedByUs, positiveIntegerQuery, registerFormat } from "../http/validation";
 import { decodeCursor } from "./cursor";
 
@@ -12,11 +19,18 @@ const description = t.Union([t.String({ format: "plain-text", maxLength: DESCRIP
   description: `Free text, at most ${DESCRIPTION_MAX_LENGTH} characters; null when absent.`,
 });
 
+export const priority = t.UnionEnum(PRIORITIES, {
+  description: `${PRIORITIES.join(", ")}; ${DEFAULT_PRIORITY} when not given`,
+  // No default for Elysia to fill in: the store does, so a replayed create compares what was sent.
+  default: undefined,
+});
+
 export const todoModel = t.Object({
   id: t.String({ format: "uuid" }),
   title: t.String({ examples: ["Buy milk"] }),
   description: t.Union([t.String(), t.Null()]),
   is_completed: t.Boolean(),
+  priority: t.UnionEnum(PRIORITIES, { default: undefined }),
   created_at: t.String({
     format: "date-time",
     description: "ISO-8601, UTC, millisecond precision",
@@ -34,14 +48,19 @@ export const todoModel = t.Object({
 // sending it unedited changes nothing the user did not choose.
 export const createTodoBody = describedByUs(
   t.Object(
-    { title, description: t.Optional(description) },
-    { additionalProperties: false, examples: [{ title: "Buy milk", description: "Two litres, semi-skimmed" }] },
+    { title, description: t.Optional(description), priority: t.Optional(priority) },
+    { additionalProperties: false, examples: [{ title: "Buy milk", description: "Two litres, semi-skimmed", priority: "High" }] },
   ),
 );
 
 export const updateTodoBody = describedByUs(
   t.Object(
-    { title: t.Optional(title), description: t.Optional(description), is_completed: t.Optional(t.Boolean()) },
+    {
+      title: t.Optional(title),
+      description: t.Optional(description),
+      is_completed: t.Optional(t.Boolean()),
+      priority: t.Optional(priority),
+    },
     { additionalProperties: false, minProperties: 1, examples: [{ is_completed: true }] },
   ),
 );

@@ -6,6 +6,7 @@ import { TITLE_MAX_LENGTH } from "../db/schema";
 import { invalidRequest } from "../http/errors";
 import type { BodyLimits } from "../http/json-body";
 import { clientHasCurrent, etagOf, etagOfText, ifMatchVersions, revalidatable } from "../http/preconditions";
+import { requiredVersions } from "./conditions";
 import { decodeCursor, encodeCursor } from "./cursor";
 import {
   changeTodoHeaders,
@@ -98,25 +99,6 @@ const nextLink = (path: string, query: Record<string, string | undefined>) => {
 };
 
 export function todoRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimits: BodyLimits) {
-  /**
-   * The versions a change requires (RFC 9110 §13.1): those If-Match names; with If-None-Match, the
-   * current version, provided no tag it lists is current (`*` always is), so the change applies to
-   * the very version that was checked, or answers 412.
-   */
-  async function requiredVersions(
-    userId: string,
-    id: string,
-    headers: { "if-match"?: string; "if-none-match"?: string },
-  ): Promise<number[] | undefined> {
-    const ifMatch = ifMatchVersions(headers["if-match"], id.toLowerCase());
-    if (headers["if-none-match"] === undefined) return ifMatch;
-    const current = await store.version(userId, id);
-    if (current === undefined) throw todoNotFound();
-    const currentIsListed = clientHasCurrent(headers["if-none-match"], etagOf(id.toLowerCase(), current));
-    if (currentIsListed || (ifMatch && !ifMatch.includes(current))) throw preconditionFailed();
-    return [current];
-  }
-
   const answers = answersOf(store.maxTodosPerUser, bodyLimits);
   return new Elysia({ prefix: "/todos", tags: ["todos"], normalize: false })
     .derive(async ({ request }) => ({ userId: (await callerOf(request.headers)).userId }))
@@ -209,7 +191,7 @@ export function todoRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimit
     .patch(
       "/:id",
       async ({ userId, params, body, headers, set }) => {
-        const ifVersions = await requiredVersions(userId, params.id, headers);
+        const ifVersions = await requiredVersions(store, userId, params.id, headers, todoNotFound);
         const { todo, version }: VersionedTodo = guarded(await store.update(userId, params.id, body, ifVersions));
         set.headers.etag = etagOf(todo.id, version);
         return todo;
@@ -230,7 +212,7 @@ export function todoRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimit
     .delete(
       "/:id",
       async ({ userId, params, headers, status }) => {
-        guarded(await store.remove(userId, params.id, await requiredVersions(userId, params.id, headers)));
+        guarded(await store.remove(userId, params.id, await requiredVersions(store, userId, params.id, headers, todoNotFound)));
         return status(204, undefined);
       },
       {

@@ -8,7 +8,7 @@ import { and, desc, eq, gte, lt, lte, ne, type SQL, sql } from "drizzle-orm";
 import type { SelectResultFields } from "drizzle-orm/query-builders/select.types";
 import type { Db } from "../db/connect";
 import type { RunQuery } from "../db/run-query";
-import { IDEMPOTENCY_KEY_HOURS, IDEMPOTENCY_KEYS_PER_USER, idempotencyKeys, todos, users } from "../db/schema";
+import { DEFAULT_PRIORITY, IDEMPOTENCY_KEY_HOURS, IDEMPOTENCY_KEYS_PER_USER, idempotencyKeys, todos, users } from "../db/schema";
 import { utcText } from "../db/utc";
 import type { TodoPosition } from "./cursor";
 import type { NewTodo, Todo, TodoChanges } from "./model";
@@ -19,6 +19,7 @@ const todoColumns = {
   title: todos.title,
   description: todos.description,
   is_completed: todos.isCompleted,
+  priority: todos.priority,
   created_at: utcText(todos.createdAt, "created_at"),
   updated_at: utcText(todos.updatedAt, "updated_at"),
   user_id: todos.userId,
@@ -65,9 +66,21 @@ const underLimit = sql`(select count(*) from (select from ${todos} where ${todos
 /** Versions as a Postgres array literal: "{3,4}". */
 const versionList = (versions: number[] | undefined) => versions && `{${versions.join(",")}}`;
 
-/** What a create sent, reduced to what it means: the same title and description is the same request. */
-const requestHash = (title: string, description: string | null) =>
-  new Bun.CryptoHasher("sha256").update(JSON.stringify([title, description])).digest("hex");
+/**
+ * What a create sent, reduced to what it means: the same title, description and priority is the same
+ * request. The default priority is left out, so a key recorded before priorities existed still matches.
+ */
+const requestHash = ({ title, description, priority }: Required<NewTodo>) =>
+  new Bun.CryptoHasher("sha256")
+    .update(JSON.stringify(priority === DEFAULT_PRIORITY ? [title, description] : [title, description, priority]))
+    .digest("hex");
+
+/** A create's input with its defaults filled in. */
+const withDefaults = (input: NewTodo): Required<NewTodo> => ({
+  title: input.title,
+  description: input.description ?? null,
+  priority: input.priority ?? DEFAULT_PRIORITY,
+});
 // A key made before this is expired: as if never used.
 const expiredBefore = sql`now() - make_interval(hours => ${sql.raw(String(IDEMPOTENCY_KEY_HOURS))})`;
 // Each keyed create pushes out at most this many of its user's oldest keys past the cap: more than the
@@ -79,6 +92,7 @@ const changeableColumns = {
   title: "title",
   description: "description",
   is_completed: "isCompleted",
+  priority: "priority",
 } as const satisfies Record<keyof TodoChanges, keyof typeof todos.$inferInsert>;
 const changeableFields = Object.keys(changeableColumns) as (keyof TodoChanges)[];
 
@@ -92,6 +106,8 @@ function prepareStatements(db: Db) {
     title: sql`${sql.placeholder("title")}`.as("title"),
     description: sql`${sql.placeholder("description")}`.as("description"),
     isCompleted: sql`false`.as("is_completed"),
+    // Cast: a parameter selected into a column takes no type from it.
+    priority: sql`${sql.placeholder("priority")}::todo_priority`.as("priority"),
     createdAt: sql`now()`.as("created_at"),
     updatedAt: sql`now()`.as("updated_at"),
     version: sql`1`.as("version"),
@@ -139,6 +155,13 @@ function prepareStatements(db: Db) {
       .returning({ key: idempotencyKeys.key }),
   );
   const removal = (where: SQL | undefined, name: string) => db.delete(todos).where(where).returning({ id: todos.id }).prepare(name);
+  const toggled = (where: SQL | undefined, name: string) =>
+    db
+      .update(todos)
+      .set({ isCompleted: sql`not ${todos.isCompleted}`, version: sql`${todos.version} + 1`, updatedAt: sql`now()` })
+      .where(where)
+      .returning(versionedColumns)
+      .prepare(name);
   return {
     // INSERT ... SELECT, so that the limit is checked in the statement that inserts.
     create: db
@@ -172,6 +195,21 @@ function prepareStatements(db: Db) {
     version: db.select({ version: todos.version }).from(todos).where(ownTodo).prepare("todo_version"),
     remove: removal(ownTodo, "delete_todo"),
     removeAtVersion: removal(ownTodoAtVersion, "delete_todo_if_version"),
+    // The flip is computed in the statement, so two toggles at once make two flips, never one lost.
+    toggle: toggled(ownTodo, "toggle_todo"),
+    toggleAtVersion: toggled(ownTodoAtVersion, "toggle_todo_if_version"),
+    summary: db
+      .select({
+        // Named: the driver's rows are read as they come (driverRows), by these names.
+        total: sql<number>`count(*)::int`.as("total"),
+        completed: sql<number>`(count(*) filter (where ${todos.isCompleted}))::int`.as("completed"),
+        high: sql<number>`(count(*) filter (where ${todos.priority} = 'High'))::int`.as("high"),
+        medium: sql<number>`(count(*) filter (where ${todos.priority} = 'Medium'))::int`.as("medium"),
+        low: sql<number>`(count(*) filter (where ${todos.priority} = 'Low'))::int`.as("low"),
+      })
+      .from(todos)
+      .where(eq(todos.userId, userId))
+      .prepare("todo_summary"),
   };
 }
 
@@ -249,9 +287,9 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
   }
 
   async function createWithKey(userId: string, input: NewTodo, key: string): Promise<CreateOutcome> {
-    const description = input.description ?? null;
-    const hash = requestHash(input.title, description);
-    const values = { userId, key, requestHash: hash, title: input.title, description, maxTodos: maxTodosPerUser };
+    const request = withDefaults(input);
+    const hash = requestHash(request);
+    const values = { userId, key, requestHash: hash, ...request, maxTodos: maxTodosPerUser };
     // Repeating this statement cannot apply it twice: the key admits one todo. So a dropped
     // connection is retried here like a read, and the retry finds the todo if the first attempt made it.
     const create = async (): Promise<CreateOutcome | undefined> => {
@@ -267,9 +305,10 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
     // The original answer, rebuilt: the same request made it, at the key's instant, as version 1.
     const todo = {
       id: record.todo_id,
-      title: input.title,
-      description,
+      title: request.title,
+      description: request.description,
       is_completed: false,
+      priority: request.priority,
       created_at: record.created_at,
       updated_at: record.created_at,
       user_id: userId,
@@ -294,7 +333,7 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
      */
     async create(userId: string, input: NewTodo, idempotencyKey?: string): Promise<CreateOutcome> {
       if (idempotencyKey !== undefined) return createWithKey(userId, input, idempotencyKey);
-      const values = { userId, title: input.title, description: input.description ?? null, maxTodos: maxTodosPerUser };
+      const values = { userId, ...withDefaults(input), maxTodos: maxTodosPerUser };
       const [row] = await runQuery("create_todo", () => versionedRows(statements.create, values));
       return row ? { outcome: "created", ...versioned(row) } : { outcome: "limit-reached" };
     },
@@ -332,6 +371,21 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
       return conditional ? whyUnchanged(userId, id) : "missing";
     },
 
+    /** Flips the todo's completion in one statement (at one of ifVersions, if given). */
+    async toggleCompletion(userId: string, id: string, ifVersions?: number[]): Promise<GuardedOutcome<VersionedTodo>> {
+      const conditional = ifVersions !== undefined;
+      const [name, statement] = conditional ? ["toggle_todo_if_version", statements.toggleAtVersion] : ["toggle_todo", statements.toggle];
+      const [row] = await runQuery(name, () => versionedRows(statement, { userId, id, ifVersions: versionList(ifVersions) }));
+      if (row) return versioned(row);
+      return conditional ? whyUnchanged(userId, id) : "missing";
+    },
+
+    /** How many todos the user has: in all, completed, and of each priority. */
+    async summary(userId: string): Promise<TodoSummary> {
+      const [row] = await runQuery("todo_summary", () => driverRows<TodoSummary>(statements.summary, { userId }), { idempotent: true });
+      return row ?? { total: 0, completed: 0, high: 0, medium: 0, low: 0 };
+    },
+
     /** "removed" when the user's todo existed (at one of ifVersions, if given) and is now gone. */
     async remove(userId: string, id: string, ifVersions?: number[]): Promise<GuardedOutcome<"removed">> {
       const conditional = ifVersions !== undefined;
@@ -346,3 +400,4 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
 }
 
 export type TodoStore = ReturnType<typeof todoStore>;
+export type TodoSummary = { total: number; completed: number; high: number; medium: number; low: number };

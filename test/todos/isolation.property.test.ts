@@ -14,7 +14,8 @@ const MIN_TOTAL_STEPS = 2000;
 
 // ---- the model ----
 
-type Fields = { title: string; description: string | null; is_completed: boolean };
+type Priority = "High" | "Medium" | "Low";
+type Fields = { title: string; description: string | null; is_completed: boolean; priority: Priority };
 // created_at is chosen by the server; the model keeps the value the create answered with, so a
 // later change to it (or a list in another order) is still caught.
 // updated_at and the ETag are chosen by the server too; the model checks that they move on every change.
@@ -26,6 +27,7 @@ const asJson = (id: string, todo: ModelTodo) => ({
   title: todo.title,
   description: todo.description,
   is_completed: todo.is_completed,
+  priority: todo.priority,
   created_at: todo.created_at,
   updated_at: todo.updated_at,
   user_id: todo.owner,
@@ -54,7 +56,7 @@ function expectedList(model: Model, user: string) {
 // runs, since ids only exist at run time), or one that never existed.
 type Target = { earlier: number } | { missing: string };
 type Changes = Partial<Fields>;
-type CreateBody = { title: string; description?: string | null };
+type CreateBody = { title: string; description?: string | null; priority?: Priority };
 type Precondition = "current" | "previous" | "any";
 type Action =
   | { op: "create"; user: number; body: CreateBody; key?: number }
@@ -78,20 +80,21 @@ const descriptionUnit = fc.oneof(
 );
 const description = fc.oneof(fc.constant(null), fc.string({ unit: descriptionUnit, maxLength: 60 }));
 
+const priority = fc.constantFrom<Priority>("High", "Medium", "Low");
 const user = fc.integer({ min: 0, max: 2 });
 const target: fc.Arbitrary<Target> = fc.oneof(
   { weight: 4, arbitrary: fc.nat().map((earlier) => ({ earlier })) },
   fc.uuid().map((missing) => ({ missing })),
 );
 const changes: fc.Arbitrary<Changes> = fc
-  .record({ title, description, is_completed: fc.boolean() }, { requiredKeys: [] })
+  .record({ title, description, is_completed: fc.boolean(), priority }, { requiredKeys: [] })
   .filter((patch) => Object.keys(patch).length > 0);
 
 const ifMatch = fc.constantFrom<Precondition>("current", "previous", "any");
 
 const action: fc.Arbitrary<Action> = fc.oneof(
   fc.record(
-    { op: fc.constant("create"), user, body: fc.record({ title, description }, { requiredKeys: ["title"] }), key: fc.nat(3) },
+    { op: fc.constant("create"), user, body: fc.record({ title, description, priority }, { requiredKeys: ["title"] }), key: fc.nat(3) },
     { requiredKeys: ["op", "user", "body"] },
   ),
   // The same keyed request again (an earlier one, by any user): the first create's answer, or a new todo for another user.
@@ -137,7 +140,8 @@ function newRun() {
   const keyed: { user: string; key: string; body: CreateBody; answer: unknown }[] = [];
   const keySuffix = crypto.randomUUID();
 
-  const sameRequest = (a: CreateBody, b: CreateBody) => a.title === b.title && (a.description ?? null) === (b.description ?? null);
+  const sameRequest = (a: CreateBody, b: CreateBody) =>
+    a.title === b.title && (a.description ?? null) === (b.description ?? null) && (a.priority ?? "Medium") === (b.priority ?? "Medium");
 
   /** A create, keyed or not, checked against the model; returns nothing, records everything. */
   async function create(caller: string, body: CreateBody, key?: string) {
@@ -164,6 +168,7 @@ function newRun() {
       title: body.title,
       description: body.description ?? null,
       is_completed: false,
+      priority: body.priority ?? "Medium",
       created_at: json.created_at,
       updated_at: json.created_at,
       etag: headers.get("etag") ?? "",

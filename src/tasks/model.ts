@@ -1,0 +1,66 @@
+// The todo-app front end's task, as its Phase II backend contract shapes it: a todo under another name,
+// whose user_id is the subject the front end knows its user by.
+import { Type } from "@sinclair/typebox";
+import { t } from "elysia";
+import { nameSchemas } from "../api-docs/openapi";
+import { describedByUs } from "../http/validation";
+import { createTodoBody, priority, todoModel } from "../todos/model";
+
+const { title, description, is_completed, created_at, id } = todoModel.properties;
+
+export const taskModel = t.Object({
+  id,
+  title,
+  description,
+  is_completed,
+  priority: todoModel.properties.priority,
+  created_at,
+  user_id: t.String({ description: "The user in the path: the token's subject (or X-User-Id in header mode)" }),
+});
+
+/** PUT replaces a task: every field but the description (absent: null) must be given. */
+export const replaceTaskBody = describedByUs(
+  t.Object(
+    {
+      title: createTodoBody.properties.title,
+      description: createTodoBody.properties.description,
+      is_completed: t.Boolean(),
+      priority,
+    },
+    { additionalProperties: false, examples: [{ title: "Buy milk", description: null, is_completed: false, priority: "Medium" }] },
+  ),
+);
+
+export const taskListModel = t.Object({
+  items: t.Array(taskModel),
+  count: Type.Integer({ description: "How many tasks: all of the user's" }),
+});
+
+export const taskMetricsModel = t.Object({
+  total: Type.Integer(),
+  completed: Type.Integer(),
+  pending: Type.Integer({ description: "total - completed" }),
+  overdue: Type.Integer({ description: "Always 0: tasks have no due date" }),
+  high_priority: Type.Integer(),
+  medium_priority: Type.Integer(),
+  low_priority: Type.Integer(),
+});
+
+export const profileModel = t.Object({
+  user_id: t.String({ description: "The token's subject: the id the front end knows its user by" }),
+  email: t.Union([t.String(), t.Null()], { description: "The token's email claim; null without one" }),
+  name: t.Union([t.String(), t.Null()], { description: "The token's name claim; null without one" }),
+});
+
+export const userPathParams = describedByUs(t.Object({ user_id: t.String() }));
+export const taskPathParams = describedByUs(t.Object({ user_id: t.String(), id: t.String({ format: "api-uuid" }) }));
+
+nameSchemas({
+  Task: taskModel,
+  TaskList: taskListModel,
+  TaskReplacement: replaceTaskBody,
+  TaskMetrics: taskMetricsModel,
+  Profile: profileModel,
+});
+
+export type Task = typeof taskModel.static;

@@ -1,0 +1,231 @@
+// The todo-app front end's API (its Phase II contract, /api/{user_id}/tasks), over the same store and the
+// same isolation as /api/v1: HTTP ⇄ store calls, nothing else.
+import { Elysia } from "elysia";
+import { bodyProblems, documented } from "../api-docs/openapi";
+import type { Caller, CallerResolver } from "../auth/caller";
+import type { BodyLimits } from "../http/json-body";
+import { clientHasCurrent, etagOf, etagOfText, revalidatable } from "../http/preconditions";
+import { requiredVersions } from "../todos/conditions";
+import { changeTodoHeaders, createTodoBody, createTodoHeaders, readTodoHeaders, type Todo } from "../todos/model";
+import { keyReused, limitReached, preconditionFailed, todoProblems } from "../todos/problems";
+import type { GuardedOutcome, TodoStore, VersionedTodo } from "../todos/store";
+import {
+  profileModel,
+  replaceTaskBody,
+  type Task,
+  taskListModel,
+  taskMetricsModel,
+  taskModel,
+  taskPathParams,
+  userPathParams,
+} from "./model";
+import { notYourTasks, taskNotFound, taskProblems } from "./problems";
+
+const taskOf = ({ id, title, description, is_completed, priority, created_at }: Todo, subject: string): Task => ({
+  id,
+  title,
+  description,
+  is_completed,
+  priority,
+  created_at,
+  user_id: subject,
+});
+
+function guarded<T>(outcome: GuardedOutcome<T>): T {
+  if (outcome === "missing") throw taskNotFound();
+  if (outcome === "version-differs") throw preconditionFailed();
+  return outcome;
+}
+
+const always = [400, 401, 503] as const;
+const withBody = [415, 422] as const;
+
+function answersOf(maxTodosPerUser: number, bodyLimits: BodyLimits) {
+  const todo = todoProblems(maxTodosPerUser);
+  const body = bodyProblems(bodyLimits);
+  const mine = { 403: taskProblems[403] };
+  const byId = { ...mine, 404: taskProblems[404] };
+  const changed = { 200: { description: "The task as changed", schema: taskModel, headers: ["ETag" as const] } };
+  return {
+    create: documented(
+      { 201: { description: "Created (or replayed, with a repeated Idempotency-Key)", schema: taskModel, headers: ["Location", "ETag"] } },
+      [...always, ...withBody],
+      body,
+      mine,
+      { 409: todo[409], 422: todo[422] },
+    ),
+    list: documented({ 200: { description: "Every task of the user, newest first", schema: taskListModel } }, always, mine),
+    metrics: documented({ 200: { description: "How many tasks, by state and priority", schema: taskMetricsModel } }, always, mine),
+    get: documented(
+      {
+        200: { description: "The task", schema: taskModel, headers: ["ETag", "Cache-Control", "Vary"] },
+        304: { description: "Not Modified: the ETag in If-None-Match is current", headers: ["ETag"] },
+      },
+      always,
+      byId,
+    ),
+    replace: documented(changed, [...always, ...withBody], body, byId, { 412: todo[412] }),
+    change: documented(changed, always, byId, { 412: todo[412] }),
+    remove: documented({ 204: { description: "Deleted" } }, always, byId, { 412: todo[412] }),
+    me: documented({ 200: { description: "Who you are, from your token", schema: profileModel } }, [400, 401, 503]),
+  };
+}
+
+export function taskRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimits: BodyLimits) {
+  const answers = answersOf(store.maxTodosPerUser, bodyLimits);
+  const tag = ["todo-app compatibility"];
+  const tasks = new Elysia({ prefix: "/:user_id/tasks", tags: tag, normalize: false })
+    // 401 without credentials, then 403 when the path names someone else, before anything else is read.
+    .derive(async ({ request, params }) => {
+      const caller: Caller = await callerOf(request.headers);
+      if ((params as { user_id?: string }).user_id !== caller.subject) throw notYourTasks();
+      return { userId: caller.userId, subject: caller.subject };
+    })
+    .post(
+      "",
+      async ({ userId, subject, body, headers, path, set, status }) => {
+        const created = await store.create(userId, body, headers["idempotency-key"]);
+        if (created.outcome === "limit-reached") throw limitReached(store.maxTodosPerUser);
+        if (created.outcome === "key-reused") throw keyReused();
+        set.headers.location = `${path}/${created.todo.id}`;
+        set.headers.etag = etagOf(created.todo.id, created.version);
+        if (created.outcome === "replayed") set.headers["idempotent-replayed"] = "true";
+        return status(201, taskOf(created.todo, subject));
+      },
+      {
+        params: userPathParams,
+        body: createTodoBody,
+        headers: createTodoHeaders,
+        parse: "json",
+        response: answers.create.types,
+        detail: { summary: "Create a task", operationId: "createTask", responses: answers.create.responses },
+      },
+    )
+    .get(
+      "",
+      async ({ userId, subject, headers, set }) => {
+        // Every task: the user has at most MAX_TODOS_PER_USER, read in one statement.
+        const { items } = await store.list(userId, { limit: store.maxTodosPerUser });
+        const list = JSON.stringify({ items: items.map((todo) => taskOf(todo, subject)), count: items.length });
+        const etag = etagOfText(list);
+        revalidatable(set.headers, etag);
+        if (clientHasCurrent(headers["if-none-match"], etag)) return new Response(null, { status: 304 });
+        return new Response(list, { headers: { "content-type": "application/json" } });
+      },
+      {
+        params: userPathParams,
+        response: answers.list.types,
+        detail: { summary: "List every task, newest first", operationId: "listTasks", responses: answers.list.responses },
+      },
+    )
+    .get(
+      "/metrics",
+      async ({ userId }) => {
+        const { total, completed, high, medium, low } = await store.summary(userId);
+        return {
+          total,
+          completed,
+          pending: total - completed,
+          overdue: 0,
+          high_priority: high,
+          medium_priority: medium,
+          low_priority: low,
+        };
+      },
+      {
+        params: userPathParams,
+        response: answers.metrics.types,
+        detail: { summary: "Count the tasks", operationId: "taskMetrics", responses: answers.metrics.responses },
+      },
+    )
+    .get(
+      "/:id",
+      async ({ userId, subject, params, headers, set, status }) => {
+        const found = await store.get(userId, params.id);
+        if (!found) throw taskNotFound();
+        const etag = etagOf(found.todo.id, found.version);
+        revalidatable(set.headers, etag);
+        if (clientHasCurrent(headers["if-none-match"], etag)) return status(304, undefined);
+        return taskOf(found.todo, subject);
+      },
+      {
+        params: taskPathParams,
+        headers: readTodoHeaders,
+        response: answers.get.types,
+        detail: { summary: "Retrieve a task", operationId: "getTask", responses: answers.get.responses },
+      },
+    )
+    .put(
+      "/:id",
+      async ({ userId, subject, params, body, headers, set }) => {
+        const ifVersions = await requiredVersions(store, userId, params.id, headers, taskNotFound);
+        const replacement = { ...body, description: body.description ?? null };
+        const { todo, version }: VersionedTodo = guarded(await store.update(userId, params.id, replacement, ifVersions));
+        set.headers.etag = etagOf(todo.id, version);
+        return taskOf(todo, subject);
+      },
+      {
+        params: taskPathParams,
+        body: replaceTaskBody,
+        headers: changeTodoHeaders,
+        parse: "json",
+        response: answers.replace.types,
+        detail: { summary: "Replace a task", operationId: "replaceTask", responses: answers.replace.responses },
+      },
+    )
+    .patch(
+      "/:id/complete",
+      async ({ userId, subject, params, headers, set }) => {
+        const ifVersions = await requiredVersions(store, userId, params.id, headers, taskNotFound);
+        const { todo, version }: VersionedTodo = guarded(await store.toggleCompletion(userId, params.id, ifVersions));
+        set.headers.etag = etagOf(todo.id, version);
+        return taskOf(todo, subject);
+      },
+      {
+        params: taskPathParams,
+        headers: changeTodoHeaders,
+        response: answers.change.types,
+        detail: { summary: "Toggle a task's completion", operationId: "toggleTask", responses: answers.change.responses },
+      },
+    )
+    .post(
+      "/:id/complete",
+      async ({ userId, subject, params, headers, set }) => {
+        const ifVersions = await requiredVersions(store, userId, params.id, headers, taskNotFound);
+        const { todo, version }: VersionedTodo = guarded(await store.update(userId, params.id, { is_completed: true }, ifVersions));
+        set.headers.etag = etagOf(todo.id, version);
+        return taskOf(todo, subject);
+      },
+      {
+        params: taskPathParams,
+        headers: changeTodoHeaders,
+        response: answers.change.types,
+        detail: { summary: "Mark a task completed", operationId: "completeTask", responses: answers.change.responses },
+      },
+    )
+    .delete(
+      "/:id",
+      async ({ userId, params, headers, status }) => {
+        guarded(await store.remove(userId, params.id, await requiredVersions(store, userId, params.id, headers, taskNotFound)));
+        return status(204, undefined);
+      },
+      {
+        params: taskPathParams,
+        headers: changeTodoHeaders,
+        response: answers.remove.types,
+        detail: { summary: "Delete a task", operationId: "deleteTask", responses: answers.remove.responses },
+      },
+    );
+  const me = new Elysia({ tags: tag, normalize: false }).get(
+    "/me",
+    async ({ request }) => {
+      const { subject, email, name } = await callerOf(request.headers);
+      return { user_id: subject, email, name };
+    },
+    {
+      response: answers.me.types,
+      detail: { summary: "Who you are, as the front end knows you", operationId: "getProfile", responses: answers.me.responses },
+    },
+  );
+  return new Elysia({ normalize: false }).use(tasks).use(me);
+}
