@@ -256,17 +256,21 @@ test.skipIf(!hasChromium)(
       expect(parameters).toEqual(expect.arrayContaining(["path id", "header idempotency-key", "header if-match"]));
       expect(parameters.filter((parameter) => /x-user-id|authorization/i.test(parameter))).toEqual([]);
 
-      const prefilled = async (method: string) => {
-        const text = await page.locator(`.opblock-${method} textarea.body-param__text`).inputValue();
+      const prefilled = async (operation: string) => {
+        const text = await page.locator(`[id$="-${operation}"] textarea.body-param__text`).inputValue();
         expect(text).not.toContain('"string"');
         return JSON.parse(text) as Record<string, unknown>;
       };
-      const change = await prefilled("patch");
+      const change = await prefilled("updateTodo");
       expect(Object.keys(change)).toEqual(["is_completed"]);
       expect(change.is_completed).toBeBoolean();
-      const create = await prefilled("post");
-      expect(create).toEqual({ title: expect.any(String), description: expect.any(String) });
-      for (const text of Object.values(create)) expect(text).not.toBeOneOf(["", "string"]);
+      for (const operation of ["createTodo", "createTask"]) {
+        const create = await prefilled(operation);
+        expect(create).toEqual({ title: expect.any(String), description: expect.any(String), priority: expect.any(String) });
+        for (const text of Object.values(create)) expect(text).not.toBeOneOf(["", "string"]);
+      }
+      // A replacement names every field: the example is a whole task, with real words.
+      expect(await prefilled("replaceTask")).toEqual({ title: "Buy milk", description: null, is_completed: false, priority: "Medium" });
     }),
   90_000,
 );

@@ -7,15 +7,29 @@ import { sharedDatabase, testClient } from "./support/api";
 
 const api = testClient();
 const operations = ["createTodo", "listTodos", "getTodo", "updateTodo", "deleteTodo", "getMe"];
+// The todo-app front end's routes (src/tasks/), under a tag of their own.
+const taskOperations = [
+  "createTask",
+  "listTasks",
+  "getTask",
+  "replaceTask",
+  "toggleTask",
+  "completeTask",
+  "deleteTask",
+  "taskMetrics",
+  "getProfile",
+];
 
-test("GET /docs/json describes the five operations and /me with their bodies, answers and errors", async () => {
+test("GET /docs/json describes the five operations and /me, and the todo-app's routes, with their bodies, answers and errors", async () => {
   const { status, json: doc } = await api.call("GET", "/docs/json");
   expect(status).toBe(200);
   expect(doc.openapi).toMatch(/^3\./);
   const ops = Object.values(
     doc.paths as Record<string, Record<string, { operationId: string; responses: object; requestBody?: object }>>,
   ).flatMap((methods) => Object.values(methods));
-  expect(ops.map((op) => op.operationId).sort()).toEqual([...operations].sort());
+  expect(ops.map((op) => op.operationId).sort()).toEqual([...operations, ...taskOperations].sort());
+  const tagged = ops.filter((op) => (op as { tags?: string[] }).tags?.includes("todo-app compatibility"));
+  expect(tagged.map((op) => op.operationId).sort()).toEqual([...taskOperations].sort());
   const byId = Object.fromEntries(ops.map((op) => [op.operationId, op]));
   expect(Object.keys(byId.createTodo?.responses ?? {})).toEqual(expect.arrayContaining(["201", "400", "422", "503"]));
   expect(Object.keys(byId.getTodo?.responses ?? {})).toEqual(expect.arrayContaining(["200", "400", "404"]));
@@ -55,7 +69,20 @@ test("create and update take a JSON body of a named schema, the one Swagger UI's
 test("every answer's schema is a named component, and the error codes are listed once", async () => {
   const { json: doc, text } = await api.call("GET", "/docs/json");
   expect(Object.keys(doc.components.schemas).sort()).toEqual(
-    ["Caller", "FieldError", "NewTodo", "Problem", "Todo", "TodoChanges", "TodoPage"].sort(),
+    [
+      "Caller",
+      "FieldError",
+      "NewTodo",
+      "Problem",
+      "Todo",
+      "TodoChanges",
+      "TodoPage",
+      "Task",
+      "TaskList",
+      "TaskReplacement",
+      "TaskMetrics",
+      "Profile",
+    ].sort(),
   );
   const schemas = Object.values(doc.paths as Record<string, Record<string, { responses: Record<string, { content?: object }> }>>)
     .flatMap((item) => Object.values(item))
@@ -65,7 +92,7 @@ test("every answer's schema is a named component, and the error codes are listed
   expect(schemas.filter((schema) => !("$ref" in schema))).toEqual([]);
   expect(doc.components.schemas.TodoPage.properties.items.items).toEqual({ $ref: "#/components/schemas/Todo" });
   expect(doc.components.schemas.Problem.properties.field_errors.items).toEqual({ $ref: "#/components/schemas/FieldError" });
-  expect(text.match(/TODO_LIMIT_REACHED/g)?.length).toBe(2); // the enum, and the 409's example
+  expect(text.match(/TODO_LIMIT_REACHED/g)?.length).toBe(3); // the enum, and the 409s example of createTodo and createTask
 });
 
 test("integers are documented as integers, and every field error has a code", async () => {
@@ -178,8 +205,13 @@ test.skipIf(!hasChromium)(
       await page.waitForSelector(".opblock", { timeout: 15_000 });
       const summaries = await page.$$eval(".opblock-summary-path", (nodes) => nodes.map((n) => n.textContent?.trim()));
       const methods = await page.$$eval(".opblock-summary-method", (nodes) => nodes.map((n) => n.textContent?.trim()));
-      expect(methods.sort()).toEqual(["DELETE", "GET", "GET", "GET", "PATCH", "POST"]);
-      expect(summaries).toEqual(expect.arrayContaining(["/api/v1/todos", "/api/v1/todos/{id}", "/api/v1/me"]));
+      // The five operations and /me, and the todo-app's nine.
+      expect(methods.sort()).toEqual(
+        ["DELETE", "GET", "GET", "GET", "PATCH", "POST", "DELETE", "GET", "GET", "GET", "GET", "PUT", "PATCH", "POST", "POST"].sort(),
+      );
+      expect(summaries).toEqual(
+        expect.arrayContaining(["/api/v1/todos", "/api/v1/todos/{id}", "/api/v1/me", "/api/{user_id}/tasks", "/api/me"]),
+      );
       expect(offsite).toEqual([]);
 
       // Try it out on create: an editor holding an example body, and the request sends it as JSON.

@@ -198,10 +198,12 @@ describe("4. malformed and truncated JSON", () => {
     await expectNothingStored(user);
   });
 
-  test("an empty body sent as JSON is no body: 422 naming what is required, and nothing is stored", async () => {
+  test("an empty body sent as JSON is no body: answered as a missing body, and nothing is stored", async () => {
     const user = newUserId();
     const reply = await post(user, "");
-    expectProblem(reply, 422, "VALIDATION_ERROR", "title is required");
+    const missing = await api.call("POST", TODOS, { user });
+    expectProblem(reply, 422, "VALIDATION_ERROR", "must be a JSON object");
+    expect(reply.json).toEqual(missing.json);
     await expectNothingStored(user);
   });
 
@@ -691,11 +693,8 @@ test("after every hostile request above, a normal create, list, update and get s
 });
 
 describe("priority is one of three words, exactly", () => {
-  test.each(
-    [["high"], ["HIGH"], ["High "], [""], ["Urgent"], [null], [1], [["High"]], [{ value: "High" }], ["Hig\u0068"]].filter(
-      ([p]) => p !== "High",
-    ),
-  )("%p is refused on create and update with 422 naming priority, and nothing changes", async (priority) => {
+  const refusedPriorities: [unknown][] = [["high"], ["HIGH"], ["High "], [""], ["Urgent"], [null], [1], [["High"]], [{ value: "High" }]];
+  test.each(refusedPriorities)("%p is refused on create and update with 422 naming priority, and nothing changes", async (priority) => {
     const user = newUserId();
     const refused = await post(user, JSON.stringify({ title: "x", priority }));
     expectProblem(refused, 422, "VALIDATION_ERROR", "priority");

@@ -9,8 +9,9 @@ import { componentSchemas } from "../src/api-docs/openapi";
 import { createApp } from "../src/app";
 import { type Config, readConfig } from "../src/config";
 import { TITLE_MAX_LENGTH } from "../src/db/schema";
+import { replacement } from "../src/tasks/model";
 import { MAX_PAGE_LIMIT } from "../src/todos/model";
-import { newUserId, sharedDatabase, testClient } from "./support/api";
+import { newUserId, sharedDatabase, subjectOf, testClient } from "./support/api";
 import { ISSUER, startAuthServer } from "./support/jwks";
 
 type Reply = Awaited<ReturnType<ReturnType<typeof testClient>["call"]>>;
@@ -46,8 +47,186 @@ const missing = `${TODOS}/00000000-0000-4000-8000-000000000000`;
 const neverEnds = () => new ReadableStream({ start() {} });
 const huge = { title: "x".repeat(70_000) };
 
+// The todo-app front end's routes: the path names the caller by the subject the API knows them by.
+const tasksOf = (user: string) => `/api/${subjectOf(user)}/tasks`;
+async function withTask(user = newUserId()) {
+  const { id } = await withTodo(user);
+  return { user, id, path: `${tasksOf(user)}/${id}` };
+}
+const missingTask = (user: string) => `${tasksOf(user)}/00000000-0000-4000-8000-000000000000`;
+/** A task changed by another device since `etag` was read: a change sent with it is refused. */
+async function staleTask(user = newUserId()) {
+  const { id, path } = await withTask(user);
+  const etag = (await api.call("GET", path, { user })).headers.get("etag") as string;
+  await api.update(user, id, { title: "changed by another device" });
+  return { user, path, headers: { "if-match": etag } };
+}
+
+/** Each operation of a task by id, answered for 400, 401, 403, 404, 412 and 503 alike. */
+function byTask(method: string, suffix: string, body?: unknown) {
+  return {
+    400: () => {
+      const user = newUserId();
+      return api.call(method, `${tasksOf(user)}/not-a-uuid${suffix}`, { user, body });
+    },
+    401: () => bearer.call(method, `/api/someone/tasks/00000000-0000-4000-8000-000000000000${suffix}`, { body }),
+    403: async () => {
+      const { path } = await withTask();
+      return api.call(method, `${path}${suffix}`, { user: newUserId(), body });
+    },
+    404: async () => {
+      const user = newUserId();
+      return api.call(method, `${missingTask(user)}${suffix}`, { user, body });
+    },
+    412: async () => {
+      const { user, path, headers } = await staleTask();
+      return api.call(method, `${path}${suffix}`, { user, body, headers });
+    },
+    503: async () => {
+      const user = newUserId();
+      return down.call(method, `${missingTask(user)}${suffix}`, { user, body });
+    },
+  };
+}
+
 /** For each operation, how to make it answer each status it documents. */
 const drive: Record<string, Record<number, () => Promise<Reply>>> = {
+  createTask: {
+    201: async () => {
+      const user = newUserId();
+      return api.call("POST", tasksOf(user), { user, body: { title: "Buy milk", priority: "High" } });
+    },
+    400: () => api.call("POST", tasksOf(newUserId()), { user: "not-a-uuid", body: { title: "x" } }),
+    401: () => bearer.call("POST", "/api/someone/tasks", { body: { title: "x" } }),
+    403: () => api.call("POST", tasksOf(newUserId()), { user: newUserId(), body: { title: "x" } }),
+    408: () => {
+      const user = newUserId();
+      return slow.call("POST", tasksOf(user), { user, body: neverEnds() });
+    },
+    409: async () => {
+      const user = newUserId();
+      await limited.create(user, { title: "the one" });
+      return limited.call("POST", tasksOf(user), { user, body: { title: "one too many" } });
+    },
+    413: () => {
+      const user = newUserId();
+      return api.call("POST", tasksOf(user), { user, body: huge });
+    },
+    415: () => {
+      const user = newUserId();
+      return api.call("POST", tasksOf(user), { user, body: "title=x", headers: { "content-type": "text/plain" } });
+    },
+    422: () => {
+      const user = newUserId();
+      return api.call("POST", tasksOf(user), { user, body: { title: "x", priority: "Urgent" } });
+    },
+    503: () => {
+      const user = newUserId();
+      return down.call("POST", tasksOf(user), { user, body: { title: "x" } });
+    },
+  },
+  listTasks: {
+    200: async () => {
+      const { user } = await withTask();
+      return api.call("GET", tasksOf(user), { user });
+    },
+    304: async () => {
+      const { user } = await withTask();
+      const etag = (await api.call("GET", tasksOf(user), { user })).headers.get("etag") as string;
+      return api.call("GET", tasksOf(user), { user, headers: { "if-none-match": etag } });
+    },
+    400: () => api.call("GET", tasksOf(newUserId()), { user: newUserId(), ...badHost }),
+    401: () => bearer.call("GET", "/api/someone/tasks"),
+    403: () => api.call("GET", tasksOf(newUserId()), { user: newUserId() }),
+    503: () => {
+      const user = newUserId();
+      return down.call("GET", tasksOf(user), { user });
+    },
+  },
+  taskMetrics: {
+    200: async () => {
+      const { user } = await withTask();
+      return api.call("GET", `${tasksOf(user)}/metrics`, { user });
+    },
+    400: () => api.call("GET", `${tasksOf(newUserId())}/metrics`, { user: newUserId(), ...badHost }),
+    401: () => bearer.call("GET", "/api/someone/tasks/metrics"),
+    403: () => api.call("GET", `${tasksOf(newUserId())}/metrics`, { user: newUserId() }),
+    503: () => {
+      const user = newUserId();
+      return down.call("GET", `${tasksOf(user)}/metrics`, { user });
+    },
+  },
+  getTask: {
+    // A read has no precondition to fail.
+    ...Object.fromEntries(Object.entries(byTask("GET", "")).filter(([status]) => status !== "412")),
+    200: async () => {
+      const { user, path } = await withTask();
+      return api.call("GET", path, { user });
+    },
+    304: async () => {
+      const { user, path } = await withTask();
+      const etag = (await api.call("GET", path, { user })).headers.get("etag") as string;
+      return api.call("GET", path, { user, headers: { "if-none-match": etag } });
+    },
+  },
+  replaceTask: {
+    ...byTask("PUT", "", replacement),
+    200: async () => {
+      const { user, path } = await withTask();
+      return api.call("PUT", path, { user, body: replacement });
+    },
+    408: async () => {
+      const { user, path } = await withTask();
+      return slow.call("PUT", path, { user, body: neverEnds() });
+    },
+    413: async () => {
+      const { user, path } = await withTask();
+      return api.call("PUT", path, { user, body: huge });
+    },
+    415: async () => {
+      const { user, path } = await withTask();
+      return api.call("PUT", path, { user, body: "x", headers: { "content-type": "text/plain" } });
+    },
+    422: async () => {
+      const { user, path } = await withTask();
+      return api.call("PUT", path, { user, body: { title: "only a title" } });
+    },
+  },
+  toggleTask: {
+    ...byTask("PATCH", "/complete"),
+    200: async () => {
+      const { user, path } = await withTask();
+      return api.call("PATCH", `${path}/complete`, { user });
+    },
+  },
+  completeTask: {
+    ...byTask("POST", "/complete"),
+    200: async () => {
+      const { user, path } = await withTask();
+      return api.call("POST", `${path}/complete`, { user });
+    },
+  },
+  deleteTask: {
+    ...byTask("DELETE", ""),
+    204: async () => {
+      const { user, path } = await withTask();
+      return api.call("DELETE", path, { user });
+    },
+  },
+  getProfile: {
+    200: () => api.call("GET", "/api/me", { user: newUserId() }),
+    400: () => api.call("GET", "/api/me", { user: newUserId(), ...badHost }),
+    401: () => bearer.call("GET", "/api/me"),
+    503: async () => {
+      const authServer = await startAuthServer();
+      const token = await authServer.sign({ sub: "someone" });
+      await authServer.stop();
+      const away = appWith({
+        auth: { mode: "jwks", jwksUrl: new URL(authServer.jwksUrl), issuer: "https://auth.test.local/", maxLifetimeS: 3600 },
+      });
+      return away.call("GET", "/api/me", { headers: { authorization: `Bearer ${token}` } });
+    },
+  },
   createTodo: {
     // A create sent again with its Idempotency-Key: the replay carries every header a 201 may carry.
     201: async () => {
@@ -250,17 +429,25 @@ describe("every example in the document is what the service answers", () => {
 
   /** A body the operation accepts, if it takes one. */
   const bodyOf = ({ operationId }: Target) =>
-    ({ createTodo: { title: "shown" }, updateTodo: { is_completed: true } })[operationId as "createTodo"];
-  /** The target's path with {id} a todo of `user`'s, or one nobody has. */
-  async function pathOf({ path }: Target, user?: string) {
-    if (!path.includes("{id}")) return path;
+    ({ createTodo: { title: "shown" }, updateTodo: { is_completed: true }, createTask: { title: "shown" }, replaceTask: replacement })[
+      operationId as "createTodo"
+    ];
+  /**
+   * The target's path, with {id} a todo of `user`'s (or one nobody has), and {user_id} the subject of
+   * `caller` (the owner of the todo, unless another is named).
+   */
+  async function pathOf({ path }: Target, user?: string, caller = user) {
+    const named = path.replace("{user_id}", caller ? subjectOf(caller) : "someone");
+    if (!named.includes("{id}")) return named;
     const id = user ? (await shown.create(user, { title: "shown" })).json.id : MISSING_ID;
-    return path.replace("{id}", id);
+    return named.replace("{id}", id);
   }
   async function staleEtag(target: Target, user: string) {
     const path = await pathOf(target, user);
-    const etag = (await shown.call("GET", path, { user })).headers.get("etag") as string;
-    await shown.call("PATCH", path, { user, body: { title: "changed by another device" } });
+    // The todo's id: the last UUID in the path (a task's path names its user first).
+    const id = path.match(/[0-9a-f]{8}-[0-9a-f-]{27}/g)?.at(-1) as string;
+    const etag = (await shown.get(user, id)).headers.get("etag") as string;
+    await shown.update(user, id, { title: "changed by another device" });
     return { path, headers: { "if-match": etag } };
   }
 
@@ -270,7 +457,11 @@ describe("every example in the document is what the service answers", () => {
     badHost: async (target) =>
       shown.call(target.method, await pathOf(target), { user: newUserId(), body: bodyOf(target), headers: { host: "bad host!" } }),
     badUserId: async (target) => shown.call(target.method, await pathOf(target), { user: "not-a-uuid", body: bodyOf(target) }),
-    badId: (target) => shown.call(target.method, target.path.replace("{id}", "not-a-uuid"), { user: newUserId(), body: bodyOf(target) }),
+    badId: (target) => {
+      const user = newUserId();
+      const path = target.path.replace("{user_id}", subjectOf(user)).replace("{id}", "not-a-uuid");
+      return shown.call(target.method, path, { user, body: bodyOf(target) });
+    },
     badQuery: (target) => shown.call(target.method, `${target.path}?limit=${MAX_PAGE_LIMIT + 1}`, { user: newUserId() }),
     missingToken: async (target) => shownBearer.call(target.method, await pathOf(target), { body: bodyOf(target) }),
     expired: async (target) => {
@@ -296,26 +487,35 @@ describe("every example in the document is what the service answers", () => {
     },
     titleTooLong: async (target) => {
       const user = newUserId();
-      return shown.call(target.method, await pathOf(target, user), { user, body: { title: "x".repeat(TITLE_MAX_LENGTH + 1) } });
+      const body = { ...bodyOf(target), title: "x".repeat(TITLE_MAX_LENGTH + 1) };
+      return shown.call(target.method, await pathOf(target, user), { user, body });
     },
     keyReused: async (target) => {
       const user = newUserId();
       const headers = { "idempotency-key": crypto.randomUUID() };
-      await shown.call(target.method, target.path, { user, body: { title: "first" }, headers });
-      return shown.call(target.method, target.path, { user, body: { title: "second" }, headers });
+      const path = await pathOf(target, undefined, user);
+      await shown.call(target.method, path, { user, body: { title: "first" }, headers });
+      return shown.call(target.method, path, { user, body: { title: "second" }, headers });
     },
     limitReached: async (target) => {
       const user = newUserId();
       for (let i = 0; i < limits.maxTodosPerUser; i++) await shown.create(user, { title: `todo ${i}` });
-      return shown.call(target.method, target.path, { user, body: bodyOf(target) });
+      return shown.call(target.method, await pathOf(target, undefined, user), { user, body: bodyOf(target) });
     },
-    notFound: async (target) => shown.call(target.method, await pathOf(target), { user: newUserId(), body: bodyOf(target) }),
+    notFound: async (target) => {
+      const user = newUserId();
+      return shown.call(target.method, await pathOf(target, undefined, user), { user, body: bodyOf(target) });
+    },
+    notYours: async (target) => shown.call(target.method, await pathOf(target, newUserId()), { user: newUserId(), body: bodyOf(target) }),
     changedSince: async (target) => {
       const user = newUserId();
       const { path, headers } = await staleEtag(target, user);
       return shown.call(target.method, path, { user, body: bodyOf(target), headers });
     },
-    databaseDown: async (target) => shownDown.call(target.method, await pathOf(target), { user: newUserId(), body: bodyOf(target) }),
+    databaseDown: async (target) => {
+      const user = newUserId();
+      return shownDown.call(target.method, await pathOf(target, undefined, user), { user, body: bodyOf(target) });
+    },
     // Bearer mode with the auth server away: its keys cannot be fetched.
     keysAway: async (target) => {
       const authServer = await startAuthServer();

@@ -31,13 +31,14 @@ function describe(error: ValueError, part: Part): Refusal {
     case ValueErrorType.Boolean:
       return { code: "invalid_type", message: "must be true or false" };
     case ValueErrorType.Union: {
+      // One of a few values: name them.
+      const values = (schema.anyOf as TSchema[]).map((branch) => branch.const);
+      if (values.every((value) => typeof value === "string")) return { code: "invalid", message: `must be one of ${values.join(", ")}` };
       // A string that failed the string branch: say why, rather than "expected string or null".
       const branch = typeof error.value === "string" ? error.errors[0]?.First() : undefined;
       return branch ? describe(branch, part) : { code: "invalid_type", message: "must be a string or null" };
     }
     default:
-      // One of a few values (t.UnionEnum, checked as a kind of Elysia's own): name them.
-      if (Array.isArray(schema.enum)) return { code: "invalid", message: `must be one of ${schema.enum.join(", ")}` };
       return { code: "invalid", message: error.message };
   }
 }

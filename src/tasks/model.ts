@@ -18,6 +18,9 @@ export const taskModel = t.Object({
   user_id: t.String({ description: "The user in the path: the token's subject (or X-User-Id in header mode)" }),
 });
 
+/** A whole task, as a replacement: what Swagger UI's "Try it out" starts from. */
+export const replacement = { title: "Buy milk", description: null, is_completed: false, priority: "Medium" as const };
+
 /** PUT replaces a task: every field but the description (absent: null) must be given. */
 export const replaceTaskBody = describedByUs(
   t.Object(
@@ -27,7 +30,7 @@ export const replaceTaskBody = describedByUs(
       is_completed: t.Boolean(),
       priority,
     },
-    { additionalProperties: false, examples: [{ title: "Buy milk", description: null, is_completed: false, priority: "Medium" }] },
+    { additionalProperties: false, examples: [replacement] },
   ),
 );
 

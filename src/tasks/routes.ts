@@ -3,14 +3,18 @@
 import { Elysia } from "elysia";
 import { bodyProblems, documented } from "../api-docs/openapi";
 import type { Caller, CallerResolver } from "../auth/caller";
+import { TITLE_MAX_LENGTH } from "../db/schema";
+import { invalidRequest } from "../http/errors";
 import type { BodyLimits } from "../http/json-body";
 import { clientHasCurrent, etagOf, etagOfText, revalidatable } from "../http/preconditions";
 import { requiredVersions } from "../todos/conditions";
 import { changeTodoHeaders, createTodoBody, createTodoHeaders, readTodoHeaders, type Todo } from "../todos/model";
 import { keyReused, limitReached, preconditionFailed, todoProblems } from "../todos/problems";
 import type { GuardedOutcome, TodoStore, VersionedTodo } from "../todos/store";
+import { callerOnlyProblems } from "../users/routes";
 import {
   profileModel,
+  replacement,
   replaceTaskBody,
   type Task,
   taskListModel,
@@ -40,11 +44,19 @@ function guarded<T>(outcome: GuardedOutcome<T>): T {
 const always = [400, 401, 503] as const;
 const withBody = [415, 422] as const;
 
+// Examples of what the request schemas refuse, built by the function that builds the real answer.
+const tooLongTitle = { title: "x".repeat(TITLE_MAX_LENGTH + 1) };
+const refused = {
+  byId: { 400: { examples: { badId: invalidRequest("params", taskPathParams, { user_id: "someone", id: "not-a-uuid" }) } } },
+  create: { 422: { examples: { titleTooLong: invalidRequest("body", createTodoBody, tooLongTitle) } } },
+  replace: { 422: { examples: { titleTooLong: invalidRequest("body", replaceTaskBody, { ...replacement, ...tooLongTitle }) } } },
+};
+
 function answersOf(maxTodosPerUser: number, bodyLimits: BodyLimits) {
   const todo = todoProblems(maxTodosPerUser);
   const body = bodyProblems(bodyLimits);
   const mine = { 403: taskProblems[403] };
-  const byId = { ...mine, 404: taskProblems[404] };
+  const byId = { ...mine, 404: taskProblems[404], ...refused.byId };
   const changed = { 200: { description: "The task as changed", schema: taskModel, headers: ["ETag" as const] } };
   return {
     create: documented(
@@ -52,22 +64,30 @@ function answersOf(maxTodosPerUser: number, bodyLimits: BodyLimits) {
       [...always, ...withBody],
       body,
       mine,
+      refused.create,
       { 409: todo[409], 422: todo[422] },
     ),
-    list: documented({ 200: { description: "Every task of the user, newest first", schema: taskListModel } }, always, mine),
+    list: documented(
+      {
+        200: { description: "Every task of the user, newest first", schema: taskListModel, headers: ["ETag", "Cache-Control", "Vary"] },
+        304: { description: "Not Modified: the ETag in If-None-Match is the list's", headers: ["ETag", "Cache-Control", "Vary"] },
+      },
+      always,
+      mine,
+    ),
     metrics: documented({ 200: { description: "How many tasks, by state and priority", schema: taskMetricsModel } }, always, mine),
     get: documented(
       {
         200: { description: "The task", schema: taskModel, headers: ["ETag", "Cache-Control", "Vary"] },
-        304: { description: "Not Modified: the ETag in If-None-Match is current", headers: ["ETag"] },
+        304: { description: "Not Modified: the ETag in If-None-Match is current", headers: ["ETag", "Cache-Control", "Vary"] },
       },
       always,
       byId,
     ),
-    replace: documented(changed, [...always, ...withBody], body, byId, { 412: todo[412] }),
+    replace: documented(changed, [...always, ...withBody], body, byId, refused.replace, { 412: todo[412] }),
     change: documented(changed, always, byId, { 412: todo[412] }),
     remove: documented({ 204: { description: "Deleted" } }, always, byId, { 412: todo[412] }),
-    me: documented({ 200: { description: "Who you are, from your token", schema: profileModel } }, [400, 401, 503]),
+    me: documented({ 200: { description: "Who you are, from your token", schema: profileModel } }, [400, 401], callerOnlyProblems),
   };
 }
 
@@ -109,7 +129,10 @@ export function taskRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimit
         const list = JSON.stringify({ items: items.map((todo) => taskOf(todo, subject)), count: items.length });
         const etag = etagOfText(list);
         revalidatable(set.headers, etag);
-        if (clientHasCurrent(headers["if-none-match"], etag)) return new Response(null, { status: 304 });
+        if (clientHasCurrent(headers["if-none-match"], etag)) {
+          set.status = 304;
+          return new Response(null, { status: 304 });
+        }
         return new Response(list, { headers: { "content-type": "application/json" } });
       },
       {

@@ -19,18 +19,19 @@ const description = t.Union([t.String({ format: "plain-text", maxLength: DESCRIP
   description: `Free text, at most ${DESCRIPTION_MAX_LENGTH} characters; null when absent.`,
 });
 
-export const priority = t.UnionEnum(PRIORITIES, {
-  description: `${PRIORITIES.join(", ")}; ${DEFAULT_PRIORITY} when not given`,
-  // No default for Elysia to fill in: the store does, so a replayed create compares what was sent.
-  default: undefined,
-});
+// A union of literals, TypeBox's own (Elysia's t.UnionEnum is a kind of its own, which takes the whole
+// body's schema off TypeBox's compiled checks). No default for Elysia to fill in: the store does, so a
+// replayed create compares what was sent.
+const [high, medium, low] = PRIORITIES;
+const priorityOf = (options?: { description: string }) => t.Union([t.Literal(high), t.Literal(medium), t.Literal(low)], options);
+export const priority = priorityOf({ description: `${PRIORITIES.join(", ")}; ${DEFAULT_PRIORITY} when not given` });
 
 export const todoModel = t.Object({
   id: t.String({ format: "uuid" }),
   title: t.String({ examples: ["Buy milk"] }),
   description: t.Union([t.String(), t.Null()]),
   is_completed: t.Boolean(),
-  priority: t.UnionEnum(PRIORITIES, { default: undefined }),
+  priority: priorityOf(),
   created_at: t.String({
     format: "date-time",
     description: "ISO-8601, UTC, millisecond precision",

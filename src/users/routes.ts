@@ -5,14 +5,16 @@ import { keysUnavailable } from "../auth/bearer";
 import type { CallerResolver } from "../auth/caller";
 import { callerModel } from "./model";
 
-// /me reads no database: its only 503 is the auth server's keys, in bearer mode.
-const me = documented({ 200: { description: "Who you are", schema: callerModel } }, [400, 401], {
+/** The problems of a route that names the caller and reads no database: its only 503 is the auth server's keys. */
+export const callerOnlyProblems = {
   503: {
     description: "Bearer mode: the auth server's keys cannot be fetched; retry after Retry-After seconds",
-    headers: ["Retry-After"],
+    headers: ["Retry-After" as const],
     examples: { keysAway: keysUnavailable() },
   },
-});
+};
+
+const me = documented({ 200: { description: "Who you are", schema: callerModel } }, [400, 401], callerOnlyProblems);
 
 export function meRoutes(callerOf: CallerResolver) {
   return new Elysia({ tags: ["users"], normalize: false }).get(

@@ -26,6 +26,7 @@ describe("create", () => {
       title: "Buy milk",
       description: "2 litres",
       is_completed: false,
+      priority: "Medium",
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       updated_at: json.created_at,
       user_id: user,

@@ -27,7 +27,7 @@ async function seed(user: string, count: number): Promise<Todo[]> {
         select ${user}::uuid, 'seeded ' || i, i % 5 = 0, at, at
         from generate_series(1, ${count}::int) as i,
           lateral (select timestamptz '2025-06-01 12:00:00.000+00' - make_interval(secs => (i / 3) / 1000.0) as at) as seeded
-        returning id, title, is_completed,
+        returning id, title, is_completed, priority,
           to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at,
           to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as updated_at, user_id`,
   );
