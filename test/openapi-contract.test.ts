@@ -47,13 +47,15 @@ const missing = `${TODOS}/00000000-0000-4000-8000-000000000000`;
 const neverEnds = () => new ReadableStream({ start() {} });
 const huge = { title: "x".repeat(70_000) };
 
-// The todo-app front end's routes: the path names the caller by the subject the API knows them by.
-const tasksOf = (user: string) => `/api/${subjectOf(user)}/tasks`;
+// The todo-app front end's routes: the path names the caller by their subject, which is the token's in
+// the suite's app when the suite runs in bearer mode, and the X-User-Id in the header-mode apps here.
+type Client = ReturnType<typeof testClient>;
+const tasksOf = (user: string, client: Client = api) => `/api/${client === api ? subjectOf(user) : user}/tasks`;
 async function withTask(user = newUserId()) {
   const { id } = await withTodo(user);
   return { user, id, path: `${tasksOf(user)}/${id}` };
 }
-const missingTask = (user: string) => `${tasksOf(user)}/00000000-0000-4000-8000-000000000000`;
+const missingTask = (user: string, client: Client = api) => `${tasksOf(user, client)}/00000000-0000-4000-8000-000000000000`;
 /** A task changed by another device since `etag` was read: a change sent with it is refused. */
 async function staleTask(user = newUserId()) {
   const { id, path } = await withTask(user);
@@ -84,7 +86,7 @@ function byTask(method: string, suffix: string, body?: unknown) {
     },
     503: async () => {
       const user = newUserId();
-      return down.call(method, `${missingTask(user)}${suffix}`, { user, body });
+      return down.call(method, `${missingTask(user, down)}${suffix}`, { user, body });
     },
   };
 }
@@ -96,17 +98,20 @@ const drive: Record<string, Record<number, () => Promise<Reply>>> = {
       const user = newUserId();
       return api.call("POST", tasksOf(user), { user, body: { title: "Buy milk", priority: "High" } });
     },
-    400: () => api.call("POST", tasksOf(newUserId()), { user: "not-a-uuid", body: { title: "x" } }),
+    400: () => {
+      const user = newUserId();
+      return api.call("POST", tasksOf(user), { user, body: { title: "x" }, ...badHost });
+    },
     401: () => bearer.call("POST", "/api/someone/tasks", { body: { title: "x" } }),
     403: () => api.call("POST", tasksOf(newUserId()), { user: newUserId(), body: { title: "x" } }),
     408: () => {
       const user = newUserId();
-      return slow.call("POST", tasksOf(user), { user, body: neverEnds() });
+      return slow.call("POST", tasksOf(user, slow), { user, body: neverEnds() });
     },
     409: async () => {
       const user = newUserId();
       await limited.create(user, { title: "the one" });
-      return limited.call("POST", tasksOf(user), { user, body: { title: "one too many" } });
+      return limited.call("POST", tasksOf(user, limited), { user, body: { title: "one too many" } });
     },
     413: () => {
       const user = newUserId();
@@ -122,7 +127,7 @@ const drive: Record<string, Record<number, () => Promise<Reply>>> = {
     },
     503: () => {
       const user = newUserId();
-      return down.call("POST", tasksOf(user), { user, body: { title: "x" } });
+      return down.call("POST", tasksOf(user, down), { user, body: { title: "x" } });
     },
   },
   listTasks: {
@@ -140,7 +145,7 @@ const drive: Record<string, Record<number, () => Promise<Reply>>> = {
     403: () => api.call("GET", tasksOf(newUserId()), { user: newUserId() }),
     503: () => {
       const user = newUserId();
-      return down.call("GET", tasksOf(user), { user });
+      return down.call("GET", tasksOf(user, down), { user });
     },
   },
   taskMetrics: {
@@ -153,7 +158,7 @@ const drive: Record<string, Record<number, () => Promise<Reply>>> = {
     403: () => api.call("GET", `${tasksOf(newUserId())}/metrics`, { user: newUserId() }),
     503: () => {
       const user = newUserId();
-      return down.call("GET", `${tasksOf(user)}/metrics`, { user });
+      return down.call("GET", `${tasksOf(user, down)}/metrics`, { user });
     },
   },
   getTask: {
@@ -177,7 +182,7 @@ const drive: Record<string, Record<number, () => Promise<Reply>>> = {
     },
     408: async () => {
       const { user, path } = await withTask();
-      return slow.call("PUT", path, { user, body: neverEnds() });
+      return slow.call("PUT", path.replace(subjectOf(user), user), { user, body: neverEnds() });
     },
     413: async () => {
       const { user, path } = await withTask();
@@ -437,7 +442,8 @@ describe("every example in the document is what the service answers", () => {
    * `caller` (the owner of the todo, unless another is named).
    */
   async function pathOf({ path }: Target, user?: string, caller = user) {
-    const named = path.replace("{user_id}", caller ? subjectOf(caller) : "someone");
+    // The apps here are in header mode (or refuse the token first): the subject is the X-User-Id.
+    const named = path.replace("{user_id}", caller ?? "someone");
     if (!named.includes("{id}")) return named;
     const id = user ? (await shown.create(user, { title: "shown" })).json.id : MISSING_ID;
     return named.replace("{id}", id);
@@ -459,7 +465,7 @@ describe("every example in the document is what the service answers", () => {
     badUserId: async (target) => shown.call(target.method, await pathOf(target), { user: "not-a-uuid", body: bodyOf(target) }),
     badId: (target) => {
       const user = newUserId();
-      const path = target.path.replace("{user_id}", subjectOf(user)).replace("{id}", "not-a-uuid");
+      const path = target.path.replace("{user_id}", user).replace("{id}", "not-a-uuid");
       return shown.call(target.method, path, { user, body: bodyOf(target) });
     },
     badQuery: (target) => shown.call(target.method, `${target.path}?limit=${MAX_PAGE_LIMIT + 1}`, { user: newUserId() }),
