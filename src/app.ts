@@ -71,8 +71,10 @@ export function createApp({
       .use(requestLog(logger))
       .use(tracing ? tracing.plugin : new Elysia())
       .use(observed ? observed.plugin : new Elysia())
-      .use(requestGate({ docsPath: DOCS_PATH }))
+      // CORS first: a request the gate refuses (a path spelled another way, a bad Host) still gets an answer
+      // a page can read.
       .use(crossOrigin(config.corsOrigins))
+      .use(requestGate({ docsPath: DOCS_PATH }))
       .use(apiReference(config.auth))
       .onParse(({ request }) => parseJsonBody(request, bodyLimits))
       .onError(({ code, error, request, set }) => {

@@ -18,7 +18,7 @@ test("Eden Treaty creates, lists, updates and deletes with typed calls", async (
 
   const listed = await api.api.v1.todos.get();
   expect(listed.data?.items.map((todo) => todo.title)).toEqual(["via eden"]);
-  const page = await api.api.v1.todos.get({ query: { limit: 1, completed: "false" } });
+  const page = await api.api.v1.todos.get({ query: { limit: 1, completed: false } });
   expect(page.data?.next_cursor).toBeNull();
   expect(page.data?.count).toBe(1);
 

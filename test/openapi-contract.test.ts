@@ -94,9 +94,12 @@ function byTask(method: string, suffix: string, body?: unknown) {
 /** For each operation, how to make it answer each status it documents. */
 const drive: Record<string, Record<number, () => Promise<Reply>>> = {
   createTask: {
+    // Replayed with its Idempotency-Key: the answer carries every header a 201 may carry.
     201: async () => {
       const user = newUserId();
-      return api.call("POST", tasksOf(user), { user, body: { title: "Buy milk", priority: "High" } });
+      const headers = { "idempotency-key": crypto.randomUUID() };
+      await api.call("POST", tasksOf(user), { user, body: { title: "Buy milk", priority: "High" }, headers });
+      return api.call("POST", tasksOf(user), { user, body: { title: "Buy milk", priority: "High" }, headers });
     },
     400: () => {
       const user = newUserId();

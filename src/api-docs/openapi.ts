@@ -41,7 +41,7 @@ export const componentHeaders = {
     description: 'RFC 6750 challenge, e.g. `Bearer realm="todo-api", error="invalid_token", error_description="..."`',
     schema: text,
   },
-  Location: { description: "The new todo's path: /api/v1/todos/{id}", schema: text },
+  Location: { description: "The new resource's path: /api/v1/todos/{id}, or /api/{user_id}/tasks/{id}", schema: text },
   ETag: {
     description: "Strong; changes whenever the todo (or the page) changes. Send it back in If-Match or If-None-Match",
     schema: text,

@@ -28,7 +28,7 @@ export function crossOrigin(origins: string[]) {
   if (origins.length === 0) return new Elysia();
   return cors({
     origin: origins,
-    methods: ["GET", "POST", "PATCH", "DELETE"],
+    methods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
     allowedHeaders: ALLOWED_REQUEST_HEADERS,
     exposeHeaders: EXPOSED_RESPONSE_HEADERS,
     // A browser asks again at most every 10 minutes, and per URL: see docs/auth.md on preflights.

@@ -71,6 +71,10 @@ export const DOCUMENTED_AS = "x-documented-as";
  * checked as text (Elysia's coercion of numbers accepts "1e2", " 5" and "0x10", and reports an
  * out-of-range number without naming the parameter); typed and documented as the integer a client sends.
  */
+/** A true-or-false query parameter: checked as the text "true" or "false", typed and documented as a boolean. */
+export const booleanQuery = (description: string) =>
+  Type.Unsafe<boolean>(Type.String({ format: "true-or-false", description, [DOCUMENTED_AS]: { type: "boolean", description } }));
+
 export function positiveIntegerQuery({ maximum, ...documented }: { maximum: number; default: number; description: string }) {
   const format = `integer-1-to-${maximum}`;
   registerFormat(format, {

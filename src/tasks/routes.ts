@@ -60,7 +60,13 @@ function answersOf(maxTodosPerUser: number, bodyLimits: BodyLimits) {
   const changed = { 200: { description: "The task as changed", schema: taskModel, headers: ["ETag" as const] } };
   return {
     create: documented(
-      { 201: { description: "Created (or replayed, with a repeated Idempotency-Key)", schema: taskModel, headers: ["Location", "ETag"] } },
+      {
+        201: {
+          description: "Created (or replayed, with a repeated Idempotency-Key)",
+          schema: taskModel,
+          headers: ["Location", "ETag", "Idempotent-Replayed"],
+        },
+      },
       [...always, ...withBody],
       body,
       mine,
@@ -137,6 +143,7 @@ export function taskRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimit
       },
       {
         params: userPathParams,
+        headers: readTodoHeaders,
         response: answers.list.types,
         detail: { summary: "List every task, newest first", operationId: "listTasks", responses: answers.list.responses },
       },

@@ -11,7 +11,7 @@ import {
   PRIORITIES,
   TITLE_MAX_LENGTH,
 } from "../db/schema";
-import { describedByUs, positiveIntegerQuery, registerFormat } from "../http/validation";
+import { booleanQuery, describedByUs, positiveIntegerQuery, registerFormat } from "../http/validation";
 import { decodeCursor } from "./cursor";
 
 const title = t.String({ format: "visible-text", minLength: 1, maxLength: TITLE_MAX_LENGTH, examples: ["Buy milk"] });
@@ -90,7 +90,7 @@ export const createTodoHeaders = describedByUs(
 export const readTodoHeaders = describedByUs(
   t.Object({
     ...callerHeaders,
-    "if-none-match": t.Optional(t.String({ description: "The ETag of your copy: 304 with no body while the todo is unchanged" })),
+    "if-none-match": t.Optional(t.String({ description: "The ETag of your copy: 304 with no body while it is unchanged" })),
   }),
 );
 
@@ -136,13 +136,7 @@ export const todoListQuery = describedByUs(
       cursor: t.Optional(
         t.String({ format: "todo-cursor", description: "Where the page starts: next_cursor of the previous page, as is" }),
       ),
-      completed: t.Optional(
-        t.String({
-          format: "true-or-false",
-          enum: ["true", "false"],
-          description: "Only completed (true) or open (false) todos; absent: all",
-        }),
-      ),
+      completed: t.Optional(booleanQuery("Only completed (true) or open (false) todos; absent: all")),
     },
     { additionalProperties: false },
   ),

@@ -131,14 +131,16 @@ export function todoRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimit
       "",
       async ({ userId, query, path, headers, set }) => {
         const limit = query.limit === undefined ? DEFAULT_PAGE_LIMIT : Number(query.limit);
-        const completed = query.completed === undefined ? undefined : query.completed === "true";
+        // On the wire, and so here, the text "true" or "false" (typed as the boolean a client sends).
+        const completedText = query.completed === undefined ? undefined : String(query.completed);
+        const completed = completedText === undefined ? undefined : completedText === "true";
         // Validation has checked the cursor already, so a cursor that does not decode here is a bug.
         const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
         if (query.cursor !== undefined && !after) throw new Error("a validated cursor did not decode");
         const { items, hasMore } = await store.list(userId, { limit, after, completed });
         const last = items.at(-1);
         const next_cursor = hasMore && last ? encodeCursor(last) : null;
-        if (next_cursor) set.headers.link = nextLink(path, { limit: String(limit), completed: query.completed, cursor: next_cursor });
+        if (next_cursor) set.headers.link = nextLink(path, { limit: String(limit), completed: completedText, cursor: next_cursor });
         // The page is read either way; a client whose copy is current is spared its bytes.
         const page = JSON.stringify({ items, count: items.length, next_cursor });
         const etag = etagOfText(page);
@@ -153,6 +155,7 @@ export function todoRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimit
       },
       {
         query: todoListQuery,
+        headers: readTodoHeaders,
         response: answers.list.types,
         detail: {
           summary: "List your todos, newest first, a page at a time",

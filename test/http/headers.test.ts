@@ -44,3 +44,24 @@ describe("CORS", () => {
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
   });
 });
+
+describe("CORS on answers the gate refuses", () => {
+  const origin = "https://app.example.com";
+  const { database, config } = sharedDatabase();
+  const listening = createApp({ database, config: { ...config, corsOrigins: [origin] } }).listen({ port: 0, hostname: "127.0.0.1" });
+  test("a path spelled another way is a 404 a page can read (with Access-Control-Allow-Origin); PUT is allowed", async () => {
+    try {
+      const base = `http://127.0.0.1:${listening.server?.port}`;
+      const refused = await fetch(`${base}/api/v1/todos/`, { headers: { origin, "x-user-id": newUserId() } });
+      expect(refused.status).toBe(404);
+      expect(refused.headers.get("access-control-allow-origin")).toBe(origin);
+      const preflight = await fetch(`${base}/api/someone/tasks/${crypto.randomUUID()}`, {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "PUT" },
+      });
+      expect(preflight.headers.get("access-control-allow-methods")).toContain("PUT");
+    } finally {
+      listening.stop();
+    }
+  });
+});

@@ -18,7 +18,7 @@ export async function addTodo(api: TodoApi, title: string, description?: string)
 }
 
 export async function firstPage(api: TodoApi, completed?: boolean) {
-  const query = completed === undefined ? {} : { completed: completed ? ("true" as const) : ("false" as const) };
+  const query = completed === undefined ? {} : { completed };
   const { data, error } = await api.api.v1.todos.get({ query });
   // 304 only answers a request that sent If-None-Match, which this call does not.
   if (error?.status === 304) return { ok: false as const, status: 304, errorCode: "NOT_MODIFIED", fields: {} };
