@@ -15,6 +15,8 @@ const todo = sql.unsafe(
 );
 const KEY = /^[\x21-\x7e]{1,255}$/;
 const etagOf = (row: { id: string; version: number }) => `"${row.id}.${row.version}"`;
+// What the service sends with an answer a browser may keep and must revalidate (src/http/preconditions.ts).
+const revalidated = (etag: string) => ({ etag, "cache-control": "private, no-cache", vary: "Authorization, X-User-Id" });
 /** A row with its version: the version goes in the ETag, not the body. */
 const withEtag = (request: Request, { version, ...row }: { id: string; version: number; [column: string]: unknown }, status = 200) =>
   Response.json(row, { status, headers: apiHeaders(request, { etag: etagOf({ id: row.id, version }) }) });
@@ -73,8 +75,8 @@ function changesOf(body: Body): Body | undefined {
   return Object.keys(changes).length > 0 ? changes : undefined;
 }
 
-// The service's keyed create, by hand: claim the key and insert the todo in one statement, else replay.
-// (The service also pushes out keys past its per-user cap in the same statement.)
+// The service's keyed create, by hand: claim the key, push out keys past the per-user cap and insert the
+// todo in one statement, else replay.
 async function createWithKey(request: Request, userId: string, title: string, description: string | null, key: string): Promise<Response> {
   if (!KEY.test(key)) return problem(request, 400, "Idempotency-Key must be 1 to 255 visible ASCII characters.");
   const hash = new Bun.CryptoHasher("sha256").update(JSON.stringify([title, description])).digest("hex");
@@ -86,7 +88,12 @@ async function createWithKey(request: Request, userId: string, title: string, de
       where (select count(*) from (select from todos where user_id = ${userId} limit 10000) as existing) < 10000
       on conflict (user_id, key) do update set request_hash = excluded.request_hash, todo_id = excluded.todo_id, created_at = now()
         where idempotency_keys.created_at < now() - interval '24 hours'
-      returning todo_id)
+      returning todo_id),
+    -- As the service: a user keeps at most 1,000 keys, the oldest pushed out (src/todos/store.ts).
+    evicted as (delete from idempotency_keys where user_id = ${userId} and key = any(array(
+      select key from idempotency_keys where user_id = ${userId} and key <> ${key} and created_at <= (
+        select created_at from idempotency_keys where user_id = ${userId} order by created_at desc offset 999 limit 1)
+      order by created_at limit 10 for update skip locked)))
     insert into todos (id, user_id, title, description)
     select todo_id, ${userId}, ${title}, ${description} from claimed
     returning ${todo}, version`;
@@ -130,7 +137,14 @@ Bun.serve({
           const next = new URLSearchParams({ limit: String(limit), ...(completed !== null && { completed }), cursor: next_cursor });
           headers.link = `</api/v1/todos?${next}>; rel="next"`;
         }
-        return Response.json({ items, count: items.length, next_cursor }, { headers: apiHeaders(request, headers) });
+        // As the service: a strong ETag of the page's bytes, and a 304 when the client's copy is current.
+        const page = JSON.stringify({ items, count: items.length, next_cursor });
+        const etag = `"${Bun.hash(page).toString(36)}"`;
+        if (request.headers.get("if-none-match") === etag)
+          return new Response(null, { status: 304, headers: apiHeaders(request, { ...headers, ...revalidated(etag) }) });
+        return new Response(page, {
+          headers: apiHeaders(request, { ...headers, ...revalidated(etag), "content-type": "application/json" }),
+        });
       }),
       POST: asCaller(async (request, userId) => {
         const body = await jsonObject(request);
@@ -159,10 +173,12 @@ Bun.serve({
           const [current] = await sql`select version from todos where user_id = ${userId} and id = ${id}`;
           if (!current) return notFound(request);
           const etag = etagOf({ id: id.toLowerCase(), version: current.version });
-          if (ifNoneMatch === etag) return new Response(null, { status: 304, headers: apiHeaders(request, { etag }) });
+          if (ifNoneMatch === etag) return new Response(null, { status: 304, headers: apiHeaders(request, revalidated(etag)) });
         }
         const [found] = await sql`select ${todo}, version from todos where user_id = ${userId} and id = ${id}`;
-        return found ? withEtag(request, found) : notFound(request);
+        if (!found) return notFound(request);
+        const { version, ...row } = found;
+        return Response.json(row, { headers: apiHeaders(request, revalidated(etagOf({ id: row.id, version }))) });
       }),
       PATCH: asCaller(async (request, userId) => {
         const body = await jsonObject(request);
