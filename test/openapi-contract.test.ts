@@ -91,6 +91,24 @@ function byTask(method: string, suffix: string, body?: unknown) {
   };
 }
 
+/** A route that only names the caller: its 200, 400, 401, and its 503 (bearer mode, the auth server away). */
+function callerOnly(path: string) {
+  return {
+    200: () => api.call("GET", path, { user: newUserId() }),
+    400: () => api.call("GET", path, { user: newUserId(), ...badHost }),
+    401: () => bearer.call("GET", path),
+    503: async () => {
+      const authServer = await startAuthServer();
+      const token = await authServer.sign({ sub: "someone" });
+      await authServer.stop();
+      const away = appWith({
+        auth: { mode: "jwks", jwksUrl: new URL(authServer.jwksUrl), issuer: "https://auth.test.local/", maxLifetimeS: 3600 },
+      });
+      return away.call("GET", path, { headers: { authorization: `Bearer ${token}` } });
+    },
+  };
+}
+
 /** For each operation, how to make it answer each status it documents. */
 const drive: Record<string, Record<number, () => Promise<Reply>>> = {
   createTask: {
@@ -221,20 +239,7 @@ const drive: Record<string, Record<number, () => Promise<Reply>>> = {
       return api.call("DELETE", path, { user });
     },
   },
-  getProfile: {
-    200: () => api.call("GET", "/api/me", { user: newUserId() }),
-    400: () => api.call("GET", "/api/me", { user: newUserId(), ...badHost }),
-    401: () => bearer.call("GET", "/api/me"),
-    503: async () => {
-      const authServer = await startAuthServer();
-      const token = await authServer.sign({ sub: "someone" });
-      await authServer.stop();
-      const away = appWith({
-        auth: { mode: "jwks", jwksUrl: new URL(authServer.jwksUrl), issuer: "https://auth.test.local/", maxLifetimeS: 3600 },
-      });
-      return away.call("GET", "/api/me", { headers: { authorization: `Bearer ${token}` } });
-    },
-  },
+  getProfile: callerOnly("/api/me"),
   createTodo: {
     // A create sent again with its Idempotency-Key: the replay carries every header a 201 may carry.
     201: async () => {
@@ -336,21 +341,7 @@ const drive: Record<string, Record<number, () => Promise<Reply>>> = {
     404: () => api.call("DELETE", missing, { user: newUserId() }),
     503: () => down.call("DELETE", missing, { user: newUserId() }),
   },
-  getMe: {
-    200: () => api.call("GET", "/api/v1/me", { user: newUserId() }),
-    400: () => api.call("GET", "/api/v1/me", { user: newUserId(), ...badHost }),
-    401: () => bearer.call("GET", "/api/v1/me"),
-    // Bearer mode with the auth server away: its keys cannot be fetched.
-    503: async () => {
-      const authServer = await startAuthServer();
-      const token = await authServer.sign({ sub: "someone" });
-      await authServer.stop();
-      const away = appWith({
-        auth: { mode: "jwks", jwksUrl: new URL(authServer.jwksUrl), issuer: "https://auth.test.local/", maxLifetimeS: 3600 },
-      });
-      return away.call("GET", "/api/v1/me", { headers: { authorization: `Bearer ${token}` } });
-    },
-  },
+  getMe: callerOnly("/api/v1/me"),
 };
 
 test("every operation's every documented status has a way to drive it here", () => {

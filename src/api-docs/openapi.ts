@@ -131,6 +131,10 @@ const problems = {
 } satisfies Record<number, ProblemAnswer>;
 export type ProblemStatus = keyof typeof problems;
 
+/** What every API route may answer; a route with a body adds BODY_ANSWERED (and, with the app's limits, 408 and 413). */
+export const ALWAYS_ANSWERED = [400, 401, 503] as const;
+export const BODY_ANSWERED = [415, 422] as const;
+
 /** What a route that takes a body may also answer, with this instance's limits in the examples. */
 export function bodyProblems({ limit, timeoutMs }: BodyLimits) {
   return {

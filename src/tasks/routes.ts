@@ -1,15 +1,15 @@
 // The todo-app front end's API (its Phase II contract, /api/{user_id}/tasks), over the same store and the
 // same isolation as /api/v1: HTTP ⇄ store calls, nothing else.
 import { Elysia } from "elysia";
-import { bodyProblems, documented } from "../api-docs/openapi";
+import { ALWAYS_ANSWERED, BODY_ANSWERED, bodyProblems, documented } from "../api-docs/openapi";
 import type { Caller, CallerResolver } from "../auth/caller";
 import { TITLE_MAX_LENGTH } from "../db/schema";
 import { invalidRequest } from "../http/errors";
 import type { BodyLimits } from "../http/json-body";
 import { clientHasCurrent, etagOf, etagOfText, revalidatable } from "../http/preconditions";
-import { requiredVersions } from "../todos/conditions";
+import { type ConditionHeaders, guarded, requiredVersions } from "../todos/conditions";
 import { changeTodoHeaders, createTodoBody, createTodoHeaders, readTodoHeaders, type Todo } from "../todos/model";
-import { keyReused, limitReached, preconditionFailed, todoProblems } from "../todos/problems";
+import { keyReused, limitReached, todoProblems } from "../todos/problems";
 import type { GuardedOutcome, TodoStore, VersionedTodo } from "../todos/store";
 import { callerOnlyProblems } from "../users/routes";
 import {
@@ -35,15 +35,6 @@ const taskOf = ({ id, title, description, is_completed, priority, created_at }: 
   user_id: subject,
 });
 
-function guarded<T>(outcome: GuardedOutcome<T>): T {
-  if (outcome === "missing") throw taskNotFound();
-  if (outcome === "version-differs") throw preconditionFailed();
-  return outcome;
-}
-
-const always = [400, 401, 503] as const;
-const withBody = [415, 422] as const;
-
 // Examples of what the request schemas refuse, built by the function that builds the real answer.
 const tooLongTitle = { title: "x".repeat(TITLE_MAX_LENGTH + 1) };
 const refused = {
@@ -67,7 +58,7 @@ function answersOf(maxTodosPerUser: number, bodyLimits: BodyLimits) {
           headers: ["Location", "ETag", "Idempotent-Replayed"],
         },
       },
-      [...always, ...withBody],
+      [...ALWAYS_ANSWERED, ...BODY_ANSWERED],
       body,
       mine,
       refused.create,
@@ -78,26 +69,40 @@ function answersOf(maxTodosPerUser: number, bodyLimits: BodyLimits) {
         200: { description: "Every task of the user, newest first", schema: taskListModel, headers: ["ETag", "Cache-Control", "Vary"] },
         304: { description: "Not Modified: the ETag in If-None-Match is the list's", headers: ["ETag", "Cache-Control", "Vary"] },
       },
-      always,
+      ALWAYS_ANSWERED,
       mine,
     ),
-    metrics: documented({ 200: { description: "How many tasks, by state and priority", schema: taskMetricsModel } }, always, mine),
+    metrics: documented({ 200: { description: "How many tasks, by state and priority", schema: taskMetricsModel } }, ALWAYS_ANSWERED, mine),
     get: documented(
       {
         200: { description: "The task", schema: taskModel, headers: ["ETag", "Cache-Control", "Vary"] },
         304: { description: "Not Modified: the ETag in If-None-Match is current", headers: ["ETag", "Cache-Control", "Vary"] },
       },
-      always,
+      ALWAYS_ANSWERED,
       byId,
     ),
-    replace: documented(changed, [...always, ...withBody], body, byId, refused.replace, { 412: todo[412] }),
-    change: documented(changed, always, byId, { 412: todo[412] }),
-    remove: documented({ 204: { description: "Deleted" } }, always, byId, { 412: todo[412] }),
+    replace: documented(changed, [...ALWAYS_ANSWERED, ...BODY_ANSWERED], body, byId, refused.replace, { 412: todo[412] }),
+    change: documented(changed, ALWAYS_ANSWERED, byId, { 412: todo[412] }),
+    remove: documented({ 204: { description: "Deleted" } }, ALWAYS_ANSWERED, byId, { 412: todo[412] }),
     me: documented({ 200: { description: "Who you are, from your token", schema: profileModel } }, [400, 401], callerOnlyProblems),
   };
 }
 
 export function taskRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimits: BodyLimits) {
+  /** A change of task `id` under its conditions: the task as changed, with its new ETag. */
+  async function change(
+    userId: string,
+    subject: string,
+    id: string,
+    headers: ConditionHeaders,
+    set: { headers: Record<string, string | number> },
+    apply: (ifVersions: number[] | undefined) => Promise<GuardedOutcome<VersionedTodo>>,
+  ): Promise<Task> {
+    const { todo, version } = guarded(await apply(await requiredVersions(store, userId, id, headers, taskNotFound)), taskNotFound);
+    set.headers.etag = etagOf(todo.id, version);
+    return taskOf(todo, subject);
+  }
+
   const answers = answersOf(store.maxTodosPerUser, bodyLimits);
   const tag = ["todo-app compatibility"];
   const tasks = new Elysia({ prefix: "/:user_id/tasks", tags: tag, normalize: false })
@@ -188,11 +193,8 @@ export function taskRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimit
     .put(
       "/:id",
       async ({ userId, subject, params, body, headers, set }) => {
-        const ifVersions = await requiredVersions(store, userId, params.id, headers, taskNotFound);
         const replacement = { ...body, description: body.description ?? null };
-        const { todo, version }: VersionedTodo = guarded(await store.update(userId, params.id, replacement, ifVersions));
-        set.headers.etag = etagOf(todo.id, version);
-        return taskOf(todo, subject);
+        return change(userId, subject, params.id, headers, set, (ifVersions) => store.update(userId, params.id, replacement, ifVersions));
       },
       {
         params: taskPathParams,
@@ -206,10 +208,7 @@ export function taskRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimit
     .patch(
       "/:id/complete",
       async ({ userId, subject, params, headers, set }) => {
-        const ifVersions = await requiredVersions(store, userId, params.id, headers, taskNotFound);
-        const { todo, version }: VersionedTodo = guarded(await store.toggleCompletion(userId, params.id, ifVersions));
-        set.headers.etag = etagOf(todo.id, version);
-        return taskOf(todo, subject);
+        return change(userId, subject, params.id, headers, set, (ifVersions) => store.toggleCompletion(userId, params.id, ifVersions));
       },
       {
         params: taskPathParams,
@@ -221,10 +220,9 @@ export function taskRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimit
     .post(
       "/:id/complete",
       async ({ userId, subject, params, headers, set }) => {
-        const ifVersions = await requiredVersions(store, userId, params.id, headers, taskNotFound);
-        const { todo, version }: VersionedTodo = guarded(await store.update(userId, params.id, { is_completed: true }, ifVersions));
-        set.headers.etag = etagOf(todo.id, version);
-        return taskOf(todo, subject);
+        return change(userId, subject, params.id, headers, set, (ifVersions) =>
+          store.update(userId, params.id, { is_completed: true }, ifVersions),
+        );
       },
       {
         params: taskPathParams,
@@ -236,7 +234,10 @@ export function taskRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimit
     .delete(
       "/:id",
       async ({ userId, params, headers, status }) => {
-        guarded(await store.remove(userId, params.id, await requiredVersions(store, userId, params.id, headers, taskNotFound)));
+        guarded(
+          await store.remove(userId, params.id, await requiredVersions(store, userId, params.id, headers, taskNotFound)),
+          taskNotFound,
+        );
         return status(204, undefined);
       },
       {

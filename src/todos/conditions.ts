@@ -4,7 +4,7 @@
 import { clientHasCurrent, etagOf, ifMatchVersions } from "../http/preconditions";
 import type { ApiError } from "../http/problem";
 import { preconditionFailed } from "./problems";
-import type { TodoStore } from "./store";
+import type { GuardedOutcome, TodoStore } from "./store";
 
 export type ConditionHeaders = { "if-match"?: string; "if-none-match"?: string };
 
@@ -27,4 +27,11 @@ export async function requiredVersions(
   const currentIsListed = clientHasCurrent(headers["if-none-match"], etagOf(id.toLowerCase(), current));
   if (currentIsListed || (ifMatch && !ifMatch.includes(current))) throw preconditionFailed();
   return [current];
+}
+
+/** The answer of a change guarded by If-Match: `missing` (the route's 404) and 412 as problems, else what was changed. */
+export function guarded<T>(outcome: GuardedOutcome<T>, missing: () => ApiError): T {
+  if (outcome === "missing") throw missing();
+  if (outcome === "version-differs") throw preconditionFailed();
+  return outcome;
 }

@@ -1,12 +1,12 @@
 // HTTP ⇄ store calls, nothing else.
 import { Elysia } from "elysia";
-import { bodyProblems, documented } from "../api-docs/openapi";
+import { ALWAYS_ANSWERED, BODY_ANSWERED, bodyProblems, documented } from "../api-docs/openapi";
 import type { CallerResolver } from "../auth/caller";
 import { TITLE_MAX_LENGTH } from "../db/schema";
 import { invalidRequest } from "../http/errors";
 import type { BodyLimits } from "../http/json-body";
-import { clientHasCurrent, etagOf, etagOfText, ifMatchVersions, revalidatable } from "../http/preconditions";
-import { requiredVersions } from "./conditions";
+import { clientHasCurrent, etagOf, etagOfText, revalidatable } from "../http/preconditions";
+import { guarded, requiredVersions } from "./conditions";
 import { decodeCursor, encodeCursor } from "./cursor";
 import {
   changeTodoHeaders,
@@ -21,19 +21,8 @@ import {
   todoPageModel,
   updateTodoBody,
 } from "./model";
-import { keyReused, limitReached, preconditionFailed, todoNotFound, todoProblems } from "./problems";
-import type { GuardedOutcome, TodoStore, VersionedTodo } from "./store";
-
-/** The answer of a change guarded by If-Match: 404 and 412 as problems, else what was changed. */
-function guarded<T>(outcome: GuardedOutcome<T>): T {
-  if (outcome === "missing") throw todoNotFound();
-  if (outcome === "version-differs") throw preconditionFailed();
-  return outcome;
-}
-
-// Every route may answer these; a body adds 415 and 422, and, with this app's limits, 408 and 413.
-const always = [400, 401, 503] as const;
-const withBody = [415, 422] as const;
+import { keyReused, limitReached, todoNotFound, todoProblems } from "./problems";
+import type { TodoStore, VersionedTodo } from "./store";
 
 // Examples of what the request schemas refuse (the platform describes these answers): built by the
 // function that builds the real answer.
@@ -57,7 +46,7 @@ function answersOf(maxTodosPerUser: number, bodyLimits: BodyLimits) {
           headers: ["Location", "ETag", "Idempotent-Replayed"],
         },
       },
-      [...always, ...withBody],
+      [...ALWAYS_ANSWERED, ...BODY_ANSWERED],
       body,
       refused.create,
       { 409: own[409], 422: own[422] },
@@ -67,7 +56,7 @@ function answersOf(maxTodosPerUser: number, bodyLimits: BodyLimits) {
         200: { description: "A page of your todos", schema: todoPageModel, headers: ["Link", "ETag", "Cache-Control", "Vary"] },
         304: { description: "Not Modified: the ETag in If-None-Match is this page's; no body", headers: ["ETag", "Cache-Control", "Vary"] },
       },
-      always,
+      ALWAYS_ANSWERED,
       refused.list,
     ),
     get: documented(
@@ -75,19 +64,19 @@ function answersOf(maxTodosPerUser: number, bodyLimits: BodyLimits) {
         200: { description: "The todo", schema: todoModel, headers: ["ETag", "Cache-Control", "Vary"] },
         304: { description: "Not Modified: the ETag in If-None-Match is current; no body", headers: ["ETag", "Cache-Control", "Vary"] },
       },
-      always,
+      ALWAYS_ANSWERED,
       refused.byId,
       { 404: own[404] },
     ),
     update: documented(
       { 200: { description: "The todo as changed", schema: todoModel, headers: ["ETag"] } },
-      [...always, ...withBody],
+      [...ALWAYS_ANSWERED, ...BODY_ANSWERED],
       body,
       refused.byId,
       refused.update,
       { 404: own[404], 412: own[412] },
     ),
-    remove: documented({ 204: { description: "Deleted" } }, always, refused.byId, { 404: own[404], 412: own[412] }),
+    remove: documented({ 204: { description: "Deleted" } }, ALWAYS_ANSWERED, refused.byId, { 404: own[404], 412: own[412] }),
   };
 }
 
@@ -195,7 +184,7 @@ export function todoRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimit
       "/:id",
       async ({ userId, params, body, headers, set }) => {
         const ifVersions = await requiredVersions(store, userId, params.id, headers, todoNotFound);
-        const { todo, version }: VersionedTodo = guarded(await store.update(userId, params.id, body, ifVersions));
+        const { todo, version }: VersionedTodo = guarded(await store.update(userId, params.id, body, ifVersions), todoNotFound);
         set.headers.etag = etagOf(todo.id, version);
         return todo;
       },
@@ -215,7 +204,10 @@ export function todoRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimit
     .delete(
       "/:id",
       async ({ userId, params, headers, status }) => {
-        guarded(await store.remove(userId, params.id, await requiredVersions(store, userId, params.id, headers, todoNotFound)));
+        guarded(
+          await store.remove(userId, params.id, await requiredVersions(store, userId, params.id, headers, todoNotFound)),
+          todoNotFound,
+        );
         return status(204, undefined);
       },
       {

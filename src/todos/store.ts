@@ -4,7 +4,7 @@
 //
 // Statements are built and prepared once per database, with placeholders: building the SQL is
 // most of the JavaScript a simple call would otherwise spend.
-import { and, desc, eq, gte, lt, lte, ne, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
 import type { SelectResultFields } from "drizzle-orm/query-builders/select.types";
 import type { Db } from "../db/connect";
 import type { RunQuery } from "../db/run-query";
