@@ -4,10 +4,11 @@
 // Never in header mode: there X-User-Id is the user id, and this would move every user's todos to an id no
 // request names. See docs/auth.md.
 import { parseArgs } from "node:util";
-import { type SQL, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { ConfigError, readConfig } from "../config";
 import { connect, type Db } from "../db/connect";
 import { DataDirectoryError } from "../db/data-dir-lock";
+import { rowsOf } from "../db/rows";
 import { userIdOf } from "./subject";
 
 const USAGE =
@@ -29,20 +30,23 @@ const REFERENCES_TO_USERS = sql`
     join pg_attribute a on a.attrelid = c.conrelid and a.attnum = c.conkey[1]
   where c.contype = 'f' and c.confrelid = 'users'::regclass`;
 
-async function rows<T>(db: Pick<Db, "execute">, query: SQL): Promise<T[]> {
-  // Bun's client answers an array, the others { rows }.
-  const result = (await db.execute(query)) as unknown as T[] | { rows: T[] };
-  return Array.isArray(result) ? result : result.rows;
-}
-
 /** Moves one user's rows to `to`, joining any rows already there. */
 async function moveUser(db: Db, references: Reference[], from: string, to: string): Promise<boolean> {
   return db.transaction(async (tx) => {
     // Locked first: a row inserted for `from` meanwhile waits, instead of being deleted by the cascade below.
-    if ((await rows(tx, sql`select 1 from users where id = ${from} for update`)).length === 0) return false;
+    if ((await rowsOf(tx, sql`select 1 from users where id = ${from} for update`)).length === 0) return false;
     await tx.execute(
       sql`insert into users (id, created_at) select ${to}, created_at from users where id = ${from} on conflict (id) do nothing`,
     );
+    // The counts join: the moved todos take the next change position of `to`, so that a device of `to`
+    // that synced before sees them in its next feed.
+    await tx.execute(sql`with joined as (
+        update users set change_position = greatest(users.change_position, moving.change_position) + 1,
+          todo_count = users.todo_count + moving.todo_count,
+          forgotten_through = greatest(users.forgotten_through, moving.forgotten_through)
+        from users as moving where users.id = ${to} and moving.id = ${from}
+        returning users.change_position)
+      update todos set change_position = joined.change_position from joined where todos.user_id = ${from}`);
     for (const { schema, table, column } of references) {
       const [where, what] = [sql`${sql.identifier(schema)}.${sql.identifier(table)}`, sql.identifier(column)];
       await tx.execute(sql`update ${where} set ${what} = ${to} where ${what} = ${from}`);
@@ -54,8 +58,8 @@ async function moveUser(db: Db, references: Reference[], from: string, to: strin
 
 /** Moves every user not under a derived id to the id its subject names under `issuer`; a second run finds none. */
 export async function rekeyUsers(db: Db, issuer: string): Promise<{ moved: number; failed: string[] }> {
-  const references = await rows<Reference>(db, REFERENCES_TO_USERS);
-  const ids = await rows<{ id: string }>(db, sql`select id from users order by id`);
+  const references = await rowsOf<Reference>(db, REFERENCES_TO_USERS);
+  const ids = await rowsOf<{ id: string }>(db, sql`select id from users order by id`);
   const failed: string[] = [];
   let moved = 0;
   for (const { id } of ids.filter(({ id }) => !DERIVED.test(id))) {

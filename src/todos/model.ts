@@ -13,6 +13,7 @@ import {
 } from "../db/schema";
 import { booleanQuery, describedByUs, positiveIntegerQuery, registerFormat } from "../http/validation";
 import { decodeCursor } from "./cursor";
+import { decodeSyncToken } from "./sync-token";
 
 const title = t.String({ format: "visible-text", minLength: 1, maxLength: TITLE_MAX_LENGTH, examples: ["Buy milk"] });
 const description = t.Union([t.String({ format: "plain-text", maxLength: DESCRIPTION_MAX_LENGTH }), t.Null()], {
@@ -154,3 +155,60 @@ nameSchemas({ Todo: todoModel, TodoPage: todoPageModel, NewTodo: createTodoBody,
 export type Todo = typeof todoModel.static;
 export type NewTodo = typeof createTodoBody.static;
 export type TodoChanges = typeof updateTodoBody.static;
+
+// The change feed (GET /todos/changes) and the live stream of the same changes (GET /todos/events).
+export const DEFAULT_FEED_LIMIT = 200;
+export const MAX_FEED_LIMIT = 1000;
+
+registerFormat("sync-token", {
+  check: (value) => decodeSyncToken(value) !== undefined,
+  message: "is not a sync token from this service; use next_since of the previous page (or an event's id) as it is",
+});
+
+const since = t.String({
+  format: "sync-token",
+  description:
+    "Changes after this point: next_since of the previous page, or the id of the last event received, as is. Absent: from the start",
+});
+
+export const changesQuery = describedByUs(
+  t.Object(
+    {
+      since: t.Optional(since),
+      limit: t.Optional(
+        positiveIntegerQuery({
+          maximum: MAX_FEED_LIMIT,
+          default: DEFAULT_FEED_LIMIT,
+          description: `Changes per page, an integer from 1 to ${MAX_FEED_LIMIT}; default ${DEFAULT_FEED_LIMIT}`,
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+export const eventsQuery = describedByUs(t.Object({ since: t.Optional(since) }, { additionalProperties: false }));
+
+export const eventsHeaders = describedByUs(
+  t.Object({
+    ...callerHeaders,
+    "last-event-id": t.Optional(
+      t.String({ format: "sync-token", description: "Sent by EventSource on a reconnect: the stream resumes after this event" }),
+    ),
+  }),
+);
+
+export const todoChangeModel = t.Union([
+  t.Object({ type: t.Literal("upsert"), todo: todoModel }, { description: "The todo was created or changed: its state now" }),
+  t.Object({ type: t.Literal("delete"), id: t.String({ format: "uuid" }) }, { description: "The todo was deleted" }),
+]);
+
+export const changePageModel = t.Object({
+  changes: t.Array(todoChangeModel, { description: "Oldest first; each todo at most once, in its latest state" }),
+  next_since: t.String({ description: "Where the next call starts: send it as since" }),
+  has_more: t.Boolean({ description: "More changes follow now: call again with next_since at once" }),
+});
+
+nameSchemas({ TodoChange: todoChangeModel, ChangePage: changePageModel });
+
+export type TodoChange = typeof todoChangeModel.static;

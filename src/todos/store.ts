@@ -4,14 +4,25 @@
 //
 // Statements are built and prepared once per database, with placeholders: building the SQL is
 // most of the JavaScript a simple call would otherwise spend.
-import { and, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gte, is, lt, SQL, sql } from "drizzle-orm";
 import type { SelectResultFields } from "drizzle-orm/query-builders/select.types";
 import type { Db } from "../db/connect";
+import { rowsOf } from "../db/rows";
 import type { RunQuery } from "../db/run-query";
-import { DEFAULT_PRIORITY, IDEMPOTENCY_KEY_HOURS, IDEMPOTENCY_KEYS_PER_USER, idempotencyKeys, todos, users } from "../db/schema";
+import {
+  DEFAULT_PRIORITY,
+  IDEMPOTENCY_KEY_HOURS,
+  IDEMPOTENCY_KEYS_PER_USER,
+  idempotencyKeys,
+  TOMBSTONES_PER_USER,
+  todos,
+  todoTombstones,
+  users,
+} from "../db/schema";
 import { utcText } from "../db/utc";
 import type { TodoPosition } from "./cursor";
-import type { NewTodo, Todo, TodoChanges } from "./model";
+import type { NewTodo, Todo, TodoChange, TodoChanges } from "./model";
+import type { SyncPosition } from "./sync-token";
 
 // Column names are the API's names, so the driver's rows are already the JSON we answer with.
 const todoColumns = {
@@ -59,10 +70,6 @@ const ownTodo = and(eq(todos.userId, userId), eq(todos.id, sql.placeholder("id")
 // come between. Sent as an array literal ("{3,4}"), which every driver passes as plain text.
 const ownTodoAtVersion = and(ownTodo, sql`${todos.version} = any(${sql.placeholder("ifVersions")}::int[])`);
 const maxTodos = sql.placeholder("maxTodos");
-// Counting stops at the limit, so a user near it costs at most that many index entries.
-const oneRow = sql`(values (1)) as one_row(x)`;
-const underLimit = sql`(select count(*) from (select from ${todos} where ${todos.userId} = ${userId} limit ${maxTodos}) as existing) < ${maxTodos}`;
-
 /** Versions as a Postgres array literal: "{3,4}". */
 const versionList = (versions: number[] | undefined) => versions && `{${versions.join(",")}}`;
 
@@ -97,8 +104,27 @@ const changeableColumns = {
 const changeableFields = Object.keys(changeableColumns) as (keyof TodoChanges)[];
 
 function prepareStatements(db: Db) {
-  // The user is created on their first write, in the same statement as the todo.
-  const newUser = db.$with("new_user").as(db.insert(users).values({ id: userId }).onConflictDoNothing().returning({ id: users.id }));
+  // Every change starts by locking its user's row: one user's changes then run one at a time, each taking
+  // the next change position and seeing the todo count the previous one left. A user without a row
+  // (who never wrote) has no position: the change makes nothing, and the store adds the row and retries.
+  const position = db.$with("position").as(
+    db
+      .select({ next: sql<number>`${users.changePosition} + 1`.as("next"), todoCount: users.todoCount })
+      .from(users)
+      .where(eq(users.id, userId))
+      .for("update"),
+  );
+  const nextPosition = sql`(select ${position.next} from ${position})`;
+  // The user's row after a change that touched a todo (`changed` returned rows): its position taken, and
+  // what else the change sets (the count of todos, how far deletes are forgotten).
+  const advanced = (changed: { _: { alias: string } }, set: Partial<Record<"todoCount" | "forgottenThrough", SQL>> = {}) =>
+    db.$with("advanced").as(
+      db
+        .update(users)
+        .set({ changePosition: sql`${users.changePosition} + 1`, ...set })
+        .where(and(eq(users.id, userId), sql`exists (select from ${sql.identifier(changed._.alias)})`))
+        .returning({ id: users.id }),
+    );
   // Every column in the table's order: Drizzle's insert-select takes them all, hence the defaults spelt out.
   const newTodo = (id: SQL) => ({
     id: id.as("id"),
@@ -111,10 +137,13 @@ function prepareStatements(db: Db) {
     createdAt: sql`now()`.as("created_at"),
     updatedAt: sql`now()`.as("updated_at"),
     version: sql`1`.as("version"),
+    changePosition: sql`next`.as("change_position"),
   });
+  const underLimit = sql`${position.todoCount} < ${maxTodos}`;
+  const oneMore = { todoCount: sql`${users.todoCount} + 1` };
   // With an Idempotency-Key, the key is claimed first and the todo made with the id the claim drew, in
   // one statement: a key never exists without its create, nor a keyed todo without its key. A
-  // concurrent create with the same key waits for this one to commit, then finds the key taken. An
+  // create with a key already taken finds it (the user's lock makes the two one after the other). An
   // expired key is taken over as if it were new.
   const claimed = db.$with("claimed").as(
     db
@@ -128,7 +157,7 @@ function prepareStatements(db: Db) {
             todoId: sql`gen_random_uuid()`.as("todo_id"),
             createdAt: sql`now()`.as("created_at"),
           })
-          .from(oneRow)
+          .from(position)
           .where(underLimit),
       )
       .onConflictDoUpdate({
@@ -138,44 +167,116 @@ function prepareStatements(db: Db) {
       })
       .returning({ todoId: idempotencyKeys.todoId }),
   );
-  // The newest key past the cap, read without locking; then up to EVICTED_PER_CREATE keys no newer than
-  // it, locked with SKIP LOCKED: concurrent creates by one user each take keys no other is taking, so
-  // they never wait on one another (waiting, in any order, is how deadlocks come).
+  // The user's keys past the cap (the newest IDEMPOTENCY_KEYS_PER_USER - 1 stay, with the one claimed).
   // Limits written into the SQL, not sent as parameters, so that the plan Postgres keeps for the statement
   // walks the (user_id, created_at desc) index in order whatever it is asked.
   const capEdge = sql`(select ${idempotencyKeys.createdAt} from ${idempotencyKeys} where ${idempotencyKeys.userId} = ${userId}
     order by ${idempotencyKeys.createdAt} desc offset ${sql.raw(String(IDEMPOTENCY_KEYS_PER_USER - 1))} limit 1)`;
   const pastTheCap = sql`select ${idempotencyKeys.key} from ${idempotencyKeys}
     where ${idempotencyKeys.userId} = ${userId} and ${idempotencyKeys.createdAt} <= ${capEdge} and ${idempotencyKeys.key} <> ${key}
-    order by ${idempotencyKeys.createdAt} limit ${sql.raw(String(EVICTED_PER_CREATE))} for update skip locked`;
+    order by ${idempotencyKeys.createdAt} limit ${sql.raw(String(EVICTED_PER_CREATE))}`;
   const evicted = db.$with("evicted").as(
     db
       .delete(idempotencyKeys)
-      .where(and(eq(idempotencyKeys.userId, userId), sql`${idempotencyKeys.key} = any(array(${pastTheCap}))`))
+      .where(
+        and(
+          eq(idempotencyKeys.userId, userId),
+          sql`exists (select from ${position})`,
+          sql`${idempotencyKeys.key} = any(array(${pastTheCap}))`,
+        ),
+      )
       .returning({ key: idempotencyKeys.key }),
   );
-  const removal = (where: SQL | undefined, name: string) => db.delete(todos).where(where).returning({ id: todos.id }).prepare(name);
-  const toggled = (where: SQL | undefined, name: string) =>
+  // A create without a key locks, counts and positions in one upsert, which also makes a new user's row:
+  // the limit is checked on the locked row, so concurrent creates cannot pass it.
+  const counted = db.$with("counted").as(
     db
-      .update(todos)
-      .set({ isCompleted: sql`not ${todos.isCompleted}`, version: sql`${todos.version} + 1`, updatedAt: sql`now()` })
-      .where(where)
-      .returning(versionedColumns)
-      .prepare(name);
+      .insert(users)
+      .values({ id: userId, changePosition: 1, todoCount: 1 })
+      .onConflictDoUpdate({
+        target: users.id,
+        set: { changePosition: sql`${users.changePosition} + 1`, todoCount: sql`${users.todoCount} + 1` },
+        setWhere: sql`${users.todoCount} < ${maxTodos}`,
+      })
+      .returning({ next: sql<number>`${users.changePosition}`.as("next") }),
+  );
+  const made = db.$with("made").as(
+    db
+      .insert(todos)
+      .select(db.select(newTodo(sql`gen_random_uuid()`)).from(counted))
+      .returning(versionedColumns),
+  );
+  const madeWithKey = db.$with("made").as(
+    db
+      .insert(todos)
+      .select(db.select(newTodo(sql`${claimed.todoId}`)).from(sql`${position}, ${claimed}`))
+      .returning(versionedColumns),
+  );
+  // A delete leaves a tombstone at its position, for the change feed; the user's oldest past
+  // TOMBSTONES_PER_USER are forgotten, and forgotten_through says up to where.
+  const forgetEdge = sql`(select ${todoTombstones.changePosition} from ${todoTombstones} where ${todoTombstones.userId} = ${userId}
+    order by ${todoTombstones.changePosition} desc offset ${sql.raw(String(TOMBSTONES_PER_USER - 1))} limit 1)`;
+  const removal = (where: SQL | undefined, name: string) => {
+    const removed = db.$with("removed").as(
+      db
+        .delete(todos)
+        // Naming the position here takes the user's lock before the todo's, as every change does.
+        .where(and(where, sql`exists (select from ${position})`))
+        .returning({ id: todos.id }),
+    );
+    const buried = db.$with("buried").as(
+      db
+        .insert(todoTombstones)
+        .select(
+          db
+            .select({
+              userId: sql`${userId}::uuid`.as("user_id"),
+              todoId: sql`${removed.id}`.as("todo_id"),
+              changePosition: sql`${position.next}`.as("change_position"),
+              deletedAt: sql`now()`.as("deleted_at"),
+            })
+            .from(sql`${removed}, ${position}`),
+        )
+        .returning({ todoId: todoTombstones.todoId }),
+    );
+    const forgotten = db.$with("forgotten").as(
+      db
+        .delete(todoTombstones)
+        .where(
+          and(
+            eq(todoTombstones.userId, userId),
+            sql`exists (select from ${removed})`,
+            sql`${todoTombstones.changePosition} <= ${forgetEdge}`,
+          ),
+        )
+        .returning({ todoId: todoTombstones.todoId }),
+    );
+    const after = advanced(removed, {
+      todoCount: sql`${users.todoCount} - (select count(*) from ${removed})::int`,
+      forgottenThrough: sql`greatest(${users.forgottenThrough}, coalesce(${forgetEdge}, 0))`,
+    });
+    return db.with(position, removed, buried, forgotten, after).select({ id: removed.id }).from(removed).prepare(name);
+  };
+  const changing = (set: Record<string, SQL>, where: SQL | undefined, name: string) => {
+    const changed = db.$with("changed").as(
+      db
+        .update(todos)
+        .set({ ...set, version: sql`${todos.version} + 1`, updatedAt: sql`now()`, changePosition: nextPosition })
+        .where(where)
+        .returning(versionedColumns),
+    );
+    return db.with(position, changed, advanced(changed)).select().from(changed).prepare(name);
+  };
+  const toggled = (where: SQL | undefined, name: string) => changing({ isCompleted: sql`not ${todos.isCompleted}` }, where, name);
   return {
     // INSERT ... SELECT, so that the limit is checked in the statement that inserts.
-    create: db
-      .with(newUser)
-      .insert(todos)
-      .select(db.select(newTodo(sql`gen_random_uuid()`)).from(oneRow).where(underLimit))
-      .returning(versionedColumns)
-      .prepare("create_todo"),
+    create: db.with(counted, made).select().from(made).prepare("create_todo"),
     createWithKey: db
-      .with(newUser, claimed, evicted)
-      .insert(todos)
-      .select(db.select(newTodo(sql`${claimed.todoId}`)).from(claimed))
-      .returning(versionedColumns)
+      .with(position, claimed, evicted, madeWithKey, advanced(madeWithKey, oneMore))
+      .select()
+      .from(madeWithKey)
       .prepare("create_todo_with_key"),
+    newUser: db.insert(users).values({ id: userId }).onConflictDoNothing().prepare("new_user"),
     recallKey: db
       .select({
         request_hash: idempotencyKeys.requestHash,
@@ -196,6 +297,7 @@ function prepareStatements(db: Db) {
     remove: removal(ownTodo, "delete_todo"),
     removeAtVersion: removal(ownTodoAtVersion, "delete_todo_if_version"),
     // The flip is computed in the statement, so two toggles at once make two flips, never one lost.
+    change: changing,
     toggle: toggled(ownTodo, "toggle_todo"),
     toggleAtVersion: toggled(ownTodoAtVersion, "toggle_todo_if_version"),
     summary: db
@@ -212,6 +314,8 @@ function prepareStatements(db: Db) {
       .prepare("todo_summary"),
   };
 }
+
+type Statements = ReturnType<typeof prepareStatements>;
 
 // A page is a seek from a position, never an OFFSET: it reads the page's rows from the index, however
 // deep. One statement per shape, since an `OR` or a NULL test would keep Postgres from seeking either index.
@@ -236,22 +340,51 @@ function preparePage(db: Db, { after, byCompletion }: { after: boolean; byComple
   return { name, statement };
 }
 
+/**
+ * The user's changes after `since`, oldest first, at most `limit`: each todo changed since then once,
+ * as it is now, or as deleted. One statement, so one snapshot: a change committed meanwhile is either
+ * wholly in the page or after it. Also how far deletes have been forgotten.
+ */
+function feedQuery(userId: string, since: SyncPosition, limit: number) {
+  const after = sql`(${since.position}::bigint, ${since.id}::uuid)`;
+  return sql`
+    with changed as (
+      (select ${todos.changePosition} as position, ${todos.id} as id, false as deleted from ${todos}
+        where ${todos.userId} = ${userId} and (${todos.changePosition}, ${todos.id}) > ${after}
+        order by ${todos.changePosition}, ${todos.id} limit ${limit})
+      union all
+      (select ${todoTombstones.changePosition}, ${todoTombstones.todoId}, true from ${todoTombstones}
+        where ${todoTombstones.userId} = ${userId} and (${todoTombstones.changePosition}, ${todoTombstones.todoId}) > ${after}
+        order by ${todoTombstones.changePosition}, ${todoTombstones.todoId} limit ${limit})
+      order by position, id limit ${limit})
+    select horizon.forgotten_through::text as forgotten_through, changed.position::text as position, changed.id as changed_id,
+      changed.deleted, ${sql.join(
+        Object.entries(todoColumns).map(
+          ([name, column]) => sql`${is(column, SQL.Aliased) ? column.sql : column} as ${sql.identifier(name)}`,
+        ),
+        sql`, `,
+      )}
+    from (select coalesce((select ${users.forgottenThrough} from ${users} where ${users.id} = ${userId}), 0) as forgotten_through) as horizon
+      left join changed on true
+      left join ${todos} on ${todos.userId} = ${userId} and ${todos.id} = changed.id
+    order by changed.position, changed.id`;
+}
+type FeedRow = TodoRow & { forgotten_through: string; position: string | null; changed_id: string | null; deleted: boolean | null };
+
+export type FeedRequest = { since: SyncPosition; limit: number };
+/** A page of changes, and where the next starts; "forgotten": deletes after `since` are no longer all known. */
+export type FeedPage = { changes: TodoChange[]; next: SyncPosition; hasMore: boolean } | "forgotten";
+
 export type PageRequest = { limit: number; after?: TodoPosition; completed?: boolean };
 export type Page = { items: Todo[]; hasMore: boolean };
 
 // An update sets only the fields sent: one prepared statement per combination (and per whether it
 // is conditional), made on first use. Every update counts a new version and stamps updated_at.
-function prepareUpdate(db: Db, fields: (keyof TodoChanges)[], conditional: boolean) {
+function prepareUpdate(statements: Statements, fields: (keyof TodoChanges)[], conditional: boolean) {
   // Drizzle's types take no bare placeholder in set(); wrapped in sql`` it is the same parameter.
   const set = Object.fromEntries(fields.map((field) => [changeableColumns[field], sql`${sql.placeholder(field)}`]));
   const name = `update_todo_${fields.join("_")}${conditional ? "_if_version" : ""}`;
-  const statement = db
-    .update(todos)
-    .set({ ...set, version: sql`${todos.version} + 1`, updatedAt: sql`now()` })
-    .where(conditional ? ownTodoAtVersion : ownTodo)
-    .returning(versionedColumns)
-    .prepare(name);
-  return { name, statement };
+  return { name, statement: statements.change(set, conditional ? ownTodoAtVersion : ownTodo, name) };
 }
 
 /** What a create did: made the todo, found it made earlier under the same key, or neither, and why. */
@@ -296,10 +429,15 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
       const [row] = await runQuery("create_todo_with_key", () => versionedRows(statements.createWithKey, values), { idempotent: true });
       return row && { outcome: "created", ...versioned(row) };
     };
-    const created = await create();
-    if (created) return created;
-    // Refused: the key is live (a replay, or the same key with another request), or the limit is reached.
-    const record = await recall(userId, key);
+    let record: KeyRecord | undefined;
+    for (let pass = 1; pass <= 2 && !record; pass++) {
+      const created = await create();
+      if (created) return created;
+      // Refused: the key is live (a replay, or the same key with another request), the limit is reached, or
+      // the user has no row yet (never wrote): the row is added, and the create tried once more.
+      record = await recall(userId, key);
+      if (!record && pass === 1) await runQuery("new_user", () => driverRows(statements.newUser, { userId }), { idempotent: true });
+    }
     if (!record) return { outcome: "limit-reached" };
     if (record.request_hash !== hash) return { outcome: "key-reused" };
     // The original answer, rebuilt: the same request made it, at the key's instant, as version 1.
@@ -349,6 +487,22 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
       return { items: rows.slice(0, limit), hasMore: rows.length > limit };
     },
 
+    /** The user's changes after `since` (see feedQuery). */
+    async changes(userId: string, { since, limit }: FeedRequest): Promise<FeedPage> {
+      // One row more than the page says whether another page follows.
+      const rows = await runQuery("todo_changes", () => rowsOf<FeedRow>(db, feedQuery(userId, since, limit + 1)), { idempotent: true });
+      if (since.position < Number(rows[0]?.forgotten_through ?? 0)) return "forgotten";
+      const changes: TodoChange[] = [];
+      let next = since;
+      for (const { forgotten_through, position, changed_id: id, deleted, ...todo } of rows.slice(0, limit)) {
+        // No change at all: the one row says only how far deletes are forgotten.
+        if (position === null || id === null) break;
+        changes.push(deleted ? { type: "delete", id } : { type: "upsert", todo });
+        next = { position: Number(position), id };
+      }
+      return { changes, next, hasMore: rows.length > limit };
+    },
+
     /** The todo, or undefined when it does not exist or belongs to someone else. */
     async get(userId: string, id: string): Promise<VersionedTodo | undefined> {
       const [row] = await runQuery("get_todo", () => versionedRows(statements.get, { userId, id }), { idempotent: true });
@@ -362,7 +516,7 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
       const fields = changeableFields.filter((field) => changes[field] !== undefined);
       const conditional = ifVersions !== undefined;
       const key = `${fields.join()}${conditional ? "?" : ""}`;
-      const update = updates.get(key) ?? prepareUpdate(db, fields, conditional);
+      const update = updates.get(key) ?? prepareUpdate(statements, fields, conditional);
       updates.set(key, update);
       const [row] = await runQuery(update.name, () =>
         versionedRows(update.statement, { ...changes, userId, id, ifVersions: versionList(ifVersions) }),

@@ -25,7 +25,10 @@ afterAll(() => own.drop());
 
 async function seed(into: Db, userId: string, titles: string[]) {
   await into.execute(sql`insert into users (id, created_at) values (${userId}, ${CREATED}::timestamptz) on conflict do nothing`);
-  for (const title of titles) await into.execute(sql`insert into todos (user_id, title) values (${userId}, ${title})`);
+  for (const title of titles)
+    await into.execute(sql`with counted as (
+        update users set change_position = change_position + 1, todo_count = todo_count + 1 where id = ${userId} returning change_position)
+      insert into todos (user_id, title, change_position) select ${userId}, ${title}, change_position from counted`);
 }
 
 const titlesOf = async (from: Db, userId: string) =>
@@ -69,6 +72,13 @@ test("todos made under the new id in the meantime are joined by the old ones, no
   await seed(db, userIdOf(ISSUER, subject), ["meanwhile"]);
   expect(await rekeyUsers(db, ISSUER)).toEqual({ moved: 1, failed: [] });
   expect(await titlesOf(db, userIdOf(ISSUER, subject))).toEqual(["before", "meanwhile"]);
+  // The joined user counts both todos, and the moved one is past every change a device of theirs has seen.
+  const [joined] = await queryRows<{ todo_count: number; change_position: number; moved_at: number }>(
+    db,
+    sql`select todo_count, change_position::int, (select change_position::int from todos where title = 'before' and user_id = users.id) as moved_at
+      from users where id = ${userIdOf(ISSUER, subject)}`,
+  );
+  expect(joined).toEqual({ todo_count: 2, change_position: 2, moved_at: 2 });
 });
 
 test("rows of every table keyed by user id move too, none is lost to the cascade", async () => {

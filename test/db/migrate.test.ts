@@ -18,7 +18,7 @@ test("migrating creates the tables, and migrating again changes nothing", async 
     expect(await tableNames(fresh.database.db)).toEqual([]);
     await migrate(fresh.database, fresh.config.database);
     await migrate(fresh.database, fresh.config.database);
-    expect(await tableNames(fresh.database.db)).toEqual(["idempotency_keys", "todos", "users"]);
+    expect(await tableNames(fresh.database.db)).toEqual(["idempotency_keys", "todo_tombstones", "todos", "users"]);
     const applied = await rows<{ n: number }>(fresh.database.db, sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
     expect(applied[0]?.n).toBe(journal.entries.length);
   } finally {
@@ -34,7 +34,7 @@ test.skipIf(testDriver === "pglite")(
     const fresh = await createTestDatabase({ migrated: false });
     try {
       await Promise.all([1, 2, 3, 4].map(() => migrate(fresh.database, fresh.config.database)));
-      expect(await tableNames(fresh.database.db)).toEqual(["idempotency_keys", "todos", "users"]);
+      expect(await tableNames(fresh.database.db)).toEqual(["idempotency_keys", "todo_tombstones", "todos", "users"]);
       const applied = await rows<{ n: number }>(fresh.database.db, sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
       expect(applied[0]?.n).toBe(journal.entries.length);
     } finally {
@@ -58,7 +58,7 @@ test.skipIf(testDriver === "pglite")(
       expect(await tableNames(fresh.database.db)).toEqual([]);
       await other.db.execute(sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`);
       await waiting;
-      expect(await tableNames(fresh.database.db)).toEqual(["idempotency_keys", "todos", "users"]);
+      expect(await tableNames(fresh.database.db)).toEqual(["idempotency_keys", "todo_tombstones", "todos", "users"]);
     } finally {
       await other.close();
       await fresh.drop();
@@ -119,6 +119,31 @@ test("Idempotency-Keys kept on todo rows move to their own table, and deleted to
       { title: "kept" },
       { title: "old" },
       { title: "plain" },
+    ]);
+  } finally {
+    await fresh.drop();
+  }
+}, 30_000);
+
+test("todos already there take change positions in the order they last changed, and their users count them", async () => {
+  const fresh = await createTestDatabase({ migrated: false });
+  const { db } = fresh.database;
+  try {
+    const addsFeed = tags.findIndex((tag) => tag.includes("change_feed"));
+    await apply(db, tags.slice(0, addsFeed));
+    const [user, other] = [crypto.randomUUID(), crypto.randomUUID()];
+    await db.execute(sql`insert into users (id) values (${user}), (${other})`);
+    await db.execute(sql`insert into todos (user_id, title, created_at, updated_at) values
+      (${user}, 'changed last', '2024-01-01 00:00:00+00', '2024-03-01 00:00:00+00'),
+      (${user}, 'changed first', '2024-02-01 00:00:00+00', '2024-02-01 00:00:00+00')`);
+    await apply(db, [tags[addsFeed] as string]);
+    expect(await rows(db, sql`select title, change_position::int as position from todos order by change_position`)).toEqual([
+      { title: "changed first", position: 1 },
+      { title: "changed last", position: 2 },
+    ]);
+    expect(await rows(db, sql`select id, todo_count, change_position::int as position from users order by todo_count`)).toEqual([
+      { id: other, todo_count: 0, position: 0 },
+      { id: user, todo_count: 2, position: 2 },
     ]);
   } finally {
     await fresh.drop();

@@ -9,8 +9,13 @@ const api = testClient();
 const { db } = sharedDatabase().database;
 
 async function insertAt(user: string, title: string, createdAt: string, id = crypto.randomUUID()) {
-  await db.execute(sql`insert into users (id) values (${user}) on conflict do nothing`);
-  await db.execute(sql`insert into todos (id, user_id, title, created_at) values (${id}, ${user}, ${title}, ${createdAt}::timestamptz)`);
+  // The user's row counts the todo and gives it the next change position, as a create through the API would.
+  await db.execute(sql`with counted as (
+      insert into users (id, change_position, todo_count) values (${user}, 1, 1)
+      on conflict (id) do update set change_position = users.change_position + 1, todo_count = users.todo_count + 1
+      returning change_position)
+    insert into todos (id, user_id, title, created_at, change_position)
+    select ${id}, ${user}, ${title}, ${createdAt}::timestamptz, change_position from counted`);
   return id;
 }
 

@@ -20,11 +20,11 @@ const newestFirst = (a: Pick<Todo, "created_at" | "id">, b: Pick<Todo, "created_
  * the id tie-break is exercised on every page; every fifth is completed.
  */
 async function seed(user: string, count: number): Promise<Todo[]> {
-  await db.execute(sql`insert into users (id) values (${user}) on conflict do nothing`);
+  await db.execute(sql`insert into users (id, change_position, todo_count) values (${user}, ${count}, ${count}) on conflict do nothing`);
   return queryRows<Todo>(
     db,
-    sql`insert into todos (user_id, title, is_completed, created_at, updated_at)
-        select ${user}::uuid, 'seeded ' || i, i % 5 = 0, at, at
+    sql`insert into todos (user_id, title, is_completed, created_at, updated_at, change_position)
+        select ${user}::uuid, 'seeded ' || i, i % 5 = 0, at, at, i
         from generate_series(1, ${count}::int) as i,
           lateral (select timestamptz '2025-06-01 12:00:00.000+00' - make_interval(secs => (i / 3) / 1000.0) as at) as seeded
         returning id, title, is_completed, priority,
