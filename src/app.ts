@@ -19,8 +19,10 @@ import { metrics } from "./observability/metrics";
 import { requestLog } from "./observability/request-log";
 import type { Tracing } from "./observability/tracing";
 import { taskRoutes } from "./tasks/routes";
+import { liveChanges } from "./todos/live";
 import { todoRoutes } from "./todos/routes";
 import { type TodoStore, todoStore } from "./todos/store";
+import { syncRoutes } from "./todos/sync-routes";
 import { meRoutes } from "./users/routes";
 
 export type AppDeps = {
@@ -60,11 +62,12 @@ export function createApp({
   if (observed) runQuery = observed.observeDatabase(runQuery);
   if (tracing) runQuery = tracing.traceDatabase(runQuery);
   const store = seams.store ?? todoStore(database.db, runQuery, { maxTodosPerUser: config.maxTodosPerUser });
+  const live = liveChanges({ store, listen: database.listen, logger, ...config.sync });
   // One per app: in bearer mode it holds the cached key set.
   const callerOf = seams.callerOf ?? callerResolverFor(config.auth);
   const bodyLimits = { limit: config.bodyLimitBytes, timeoutMs: config.bodyTimeoutMs };
   // normalize: false makes unknown body properties an error instead of silently dropping them.
-  return (
+  const app =
     // standardHostname: false cuts the path after "http://" and whatever host follows, short or long;
     // Elysia's default assumes a host of at least four characters (docs/api.md, "Routing on the real path").
     new Elysia({ normalize: false, handler: { standardHostname: false } })
@@ -104,10 +107,16 @@ export function createApp({
         },
         { detail: { hide: true } },
       )
-      .group("/api/v1", (api) => api.use(todoRoutes(store, callerOf, bodyLimits)).use(meRoutes(callerOf)))
+      .group("/api/v1", (api) =>
+        api
+          .use(todoRoutes(store, callerOf, bodyLimits))
+          .use(syncRoutes(store, live, callerOf, config.sync.maxStreamsPerUser))
+          .use(meRoutes(callerOf)),
+      )
       // The todo-app front end's own API, over the same store (src/tasks/).
-      .group("/api", (api) => api.use(taskRoutes(store, callerOf, bodyLimits)))
-  );
+      .group("/api", (api) => api.use(taskRoutes(store, callerOf, bodyLimits)));
+  // A live stream never ends by itself: shutdown ends them first, so draining waits only for requests.
+  return Object.assign(app, { closeStreams: () => live.close() });
 }
 
 export type App = ReturnType<typeof createApp>;

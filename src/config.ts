@@ -43,6 +43,18 @@ export type Config = {
   metrics: boolean;
   /** OpenTelemetry traces, sent over OTLP/HTTP (JSON); absent unless an OTLP endpoint is set. */
   tracing?: TracingConfig;
+  sync: SyncConfig;
+};
+
+/** The change feed and its live streams. */
+export type SyncConfig = {
+  /** How long deletes are remembered for the feed; an older position is 410. */
+  retentionS: number;
+  /** A comment line on every open stream this often, so proxies keep it open. */
+  heartbeatS: number;
+  maxStreamsPerUser: number;
+  /** Open streams on this instance, all users together. */
+  maxStreams: number;
 };
 
 export type TracingConfig = {
@@ -66,6 +78,20 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+const SECONDS_PER_UNIT = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+/** A duration such as 30d, 12h, 15m or 90s, in seconds. */
+function duration(env: Env, name: string, fallbackS: number, minS: number, maxS: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === "") return fallbackS;
+  const match = /^([1-9]\d{0,8})([smhd])$/.exec(raw);
+  const seconds = match ? Number(match[1]) * SECONDS_PER_UNIT[match[2] as keyof typeof SECONDS_PER_UNIT] : Number.NaN;
+  if (!(seconds >= minS && seconds <= maxS)) {
+    throw new ConfigError(`${name} must be a duration such as 30d, 12h, 15m or 90s, from ${minS} s to ${maxS / 86_400} days, got "${raw}"`);
+  }
+  return seconds;
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
@@ -213,5 +239,11 @@ export function readConfig(env: Env = process.env): Config {
     database,
     metrics: oneOf(env, "METRICS", ["on", "off"] as const, "on") === "on",
     tracing: readTracing(env),
+    sync: {
+      retentionS: duration(env, "SYNC_RETENTION", 30 * 86_400, 1, 3650 * 86_400),
+      heartbeatS: integer(env, "SSE_HEARTBEAT_S", 15, 1, 3600),
+      maxStreamsPerUser: integer(env, "MAX_STREAMS_PER_USER", 10, 1, 10_000),
+      maxStreams: integer(env, "MAX_STREAMS", 10_000, 1, 1_000_000),
+    },
   };
 }

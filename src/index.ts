@@ -10,6 +10,7 @@ import { problemResponse, serverError } from "./http/problem";
 import { apiHeaders } from "./http/request-gate";
 import { createLogger, errorFields } from "./log";
 import { processMetricsRegistry } from "./observability/metrics";
+import { forgetOldDeletes } from "./todos/store";
 
 let config: Config;
 try {
@@ -104,11 +105,24 @@ for (let attempt = 0; !ready && !stopping; attempt++) {
   }
 }
 
+// Deletes older than SYNC_RETENTION are forgotten, on every instance, a batch of users at a time.
+const SWEEP_EVERY_MS = Math.min(config.sync.retentionS * 250, 3_600_000);
+const sweep = setInterval(async () => {
+  if (!ready || stopping || !database) return;
+  try {
+    await forgetOldDeletes(database.db, config.sync.retentionS);
+  } catch (error) {
+    logger.warn("forgetting old deletes failed; trying again later", errorFields(error, { stack: false }));
+  }
+}, SWEEP_EVERY_MS);
+
 async function shutdown(signal: string) {
+  clearInterval(sweep);
   if (stopping) return;
   stopping = true;
   logger.info("shutting down: finishing in-flight requests", { signal, timeout_ms: config.shutdownTimeoutMs });
   const server = app?.server;
+  await app?.closeStreams().catch((error) => logger.warn("ending the live streams failed", errorFields(error)));
   const drained = !server || (await Promise.race([server.stop().then(() => true), Bun.sleep(config.shutdownTimeoutMs).then(() => false)]));
   if (!drained) {
     logger.warn("shutdown timeout reached; closing the remaining connections");

@@ -143,7 +143,7 @@ export function bodyProblems({ limit, timeoutMs }: BodyLimits) {
   } satisfies Record<number, ProblemAnswer>;
 }
 
-type Success = { description: string; schema?: TSchema; headers?: HeaderName[] };
+type Success = { description: string; schema?: TSchema; headers?: HeaderName[]; mediaType?: string };
 
 const headersOf = (names: HeaderName[] = []) =>
   Object.fromEntries(["X-Request-Id" as const, ...names].map((name) => [name, headerRef(name)]));
@@ -151,6 +151,8 @@ const headersOf = (names: HeaderName[] = []) =>
 const contentOf = (schema: TSchema) => ({
   "application/json": { schema: names.has(schema) ? schemaRef(names.get(schema) as string) : withRefs(schema) },
 });
+// A body that is not JSON (a stream of server-sent events): text.
+const textContent = (mediaType: string) => ({ [mediaType]: { schema: text } });
 
 /** Two answers with one status (a platform's 422 and a feature's, say) are documented as one. */
 function merged(first: ProblemAnswer, second: ProblemAnswer): ProblemAnswer {
@@ -199,8 +201,9 @@ export function documented<
   const T extends Record<number, ProblemAnswer>[] = [],
 >(success: S, problemStatuses: readonly P[], ...tables: T) {
   const responses: OpenAPIV3.ResponsesObject = {};
-  for (const [status, { description, schema, headers }] of Object.entries(success) as [string, Success][]) {
-    responses[status] = { description, headers: headersOf(headers), ...(schema && { content: contentOf(schema) }) };
+  for (const [status, { description, schema, headers, mediaType }] of Object.entries(success) as [string, Success][]) {
+    const content = mediaType ? textContent(mediaType) : schema && contentOf(schema);
+    responses[status] = { description, headers: headersOf(headers), ...(content && { content }) };
   }
   const answers = new Map<number, ProblemAnswer>(problemStatuses.map((status) => [status, problems[status]]));
   for (const table of tables) {

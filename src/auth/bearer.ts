@@ -129,6 +129,8 @@ export function bearerCallerResolver(auth: Exclude<AuthConfig, { mode: "header" 
       );
     }
     const text = (claim: unknown) => (typeof claim === "string" ? claim : null);
-    return { userId: userIdOf(iss, sub), subject: sub, email: text(payload.email), name: text(payload.name) };
+    // exp is required, and checked finite by checkLifetime.
+    const expiresAt = (payload.exp as number) * 1000;
+    return { userId: userIdOf(iss, sub), subject: sub, email: text(payload.email), name: text(payload.name), expiresAt };
   };
 }

@@ -15,5 +15,5 @@ export function callerFromHeader(headers: Headers): Caller {
   const value = headers.get("x-user-id")?.trim();
   if (!value) throw missingUserContext();
   if (!isUuid(value)) throw malformedUserId();
-  return { userId: value.toLowerCase(), subject: value, email: null, name: null };
+  return { userId: value.toLowerCase(), subject: value, email: null, name: null, expiresAt: null };
 }

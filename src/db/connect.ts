@@ -13,6 +13,12 @@ export type Database = {
   driver: DatabaseDriver;
   /** One round trip; throws when the database cannot answer. */
   ping(): Promise<void>;
+  /**
+   * Calls onNotify with the payload of each notification on `channel`, and onListen once listening and again
+   * after every reconnect (what was sent while the connection was down is lost: onListen is the cue to catch up).
+   * Resolves to a function that stops listening.
+   */
+  listen(channel: string, onNotify: (payload: string) => void, onListen: () => void): Promise<() => Promise<void>>;
   /** The pool's connections, where the driver tells (Neon's pool); Bun SQL and PGlite do not. */
   connections?(): { inUse: number; idle: number };
   close(): Promise<void>;
@@ -35,6 +41,15 @@ export async function connect(config: DatabaseConfig, options: ConnectOptions = 
   const statement_timeout = options.statementTimeoutMs ?? config.queryTimeoutMs;
   const drizzleConfig = { schema, logger: options.logger };
   let database: Omit<Database, "ping">;
+  const { SQL } = await import("bun");
+  // A server's notifications come on a session of its own: Bun's client keeps one for listen(), reconnecting
+  // and subscribing again by itself.
+  const listenOn =
+    (client: InstanceType<typeof SQL>): Database["listen"] =>
+    async (channel, onNotify, onListen) => {
+      const subscription = await client.listen(channel, onNotify, onListen);
+      return () => subscription.unlisten();
+    };
   switch (config.driver) {
     case "pglite": {
       const [{ PGlite }, { drizzle: drizzlePglite }] = await Promise.all([import("@electric-sql/pglite"), import("drizzle-orm/pglite")]);
@@ -44,12 +59,18 @@ export async function connect(config: DatabaseConfig, options: ConnectOptions = 
       database = {
         db: drizzlePglite({ client, ...drizzleConfig }),
         driver: "pglite",
+        // One process, one session: a notification is delivered in the process.
+        async listen(channel, onNotify, onListen) {
+          const unlisten = await client.listen(channel, onNotify);
+          onListen();
+          return unlisten;
+        },
         close: () => client.close().finally(unlock),
       };
       break;
     }
     case "bun": {
-      const [{ SQL }, { drizzle: drizzleBunSql }] = await Promise.all([import("bun"), import("drizzle-orm/bun-sql")]);
+      const { drizzle: drizzleBunSql } = await import("drizzle-orm/bun-sql");
       const client = new SQL({
         url: requireUrl(config),
         max: poolMax,
@@ -57,7 +78,7 @@ export async function connect(config: DatabaseConfig, options: ConnectOptions = 
         idleTimeout: 60,
         connection: { statement_timeout, TimeZone: "UTC" },
       });
-      database = { db: drizzleBunSql({ client, ...drizzleConfig }), driver: "bun", close: () => client.close() };
+      database = { db: drizzleBunSql({ client, ...drizzleConfig }), driver: "bun", listen: listenOn(client), close: () => client.close() };
       break;
     }
     case "neon": {
@@ -75,10 +96,21 @@ export async function connect(config: DatabaseConfig, options: ConnectOptions = 
       });
       // Neon closes idle connections (57P01); an unhandled 'error' event would kill the process.
       client.on("error", (error: Error) => options.onIdleError?.(error));
+      // LISTEN needs a session: on Neon the direct endpoint (Neon's pooler runs each transaction wherever), with
+      // Bun's client, opened on the first listen().
+      let listener: InstanceType<typeof SQL> | undefined;
       database = {
         db: drizzleNeon({ client, ...drizzleConfig }),
         driver: "neon",
-        close: () => client.end(),
+        listen(...args) {
+          listener ??= new SQL({
+            url: config.migrationUrl ?? requireUrl(config),
+            max: 1,
+            connectionTimeout: config.connectTimeoutMs / 1000,
+          });
+          return listenOn(listener)(...args);
+        },
+        close: () => Promise.all([client.end(), listener?.close()]).then(() => {}),
         connections: () => ({ inUse: client.totalCount - client.idleCount, idle: client.idleCount }),
       };
       break;

@@ -23,6 +23,43 @@ export const preconditionFailed = () =>
     "The todo changed since the version named in If-Match; retrieve it again and reapply your change.",
   );
 
+export const syncTokenExpired = () =>
+  new ApiError(
+    410,
+    "SYNC_TOKEN_EXPIRED",
+    "This sync token is older than the changes this service still remembers; sync again from the start, without since.",
+  );
+
+export const tooManyStreams = (limit: number) =>
+  new ApiError(
+    429,
+    "TOO_MANY_STREAMS",
+    `You already have ${limit} live streams open, the most one user may; close one before opening another.`,
+    undefined,
+    { "retry-after": "5" },
+  );
+
+export const streamsFull = () =>
+  new ApiError(503, "SERVICE_UNAVAILABLE", "This instance serves as many live streams as it can; retry shortly.", undefined, {
+    "retry-after": "5",
+  });
+
+/** The change feed's and the live stream's own answers. */
+export function syncProblems(maxStreamsPerUser: number) {
+  return {
+    410: {
+      description: "SYNC_TOKEN_EXPIRED: since is older than what the service remembers (SYNC_RETENTION); sync again without since",
+      examples: { expired: syncTokenExpired() },
+    },
+    429: {
+      description: "TOO_MANY_STREAMS: you have MAX_STREAMS_PER_USER live streams open already",
+      headers: ["Retry-After"],
+      examples: { tooMany: tooManyStreams(maxStreamsPerUser) },
+    },
+    503: { examples: { streamsFull: streamsFull() } },
+  } satisfies Record<number, ProblemAnswer>;
+}
+
 /** The answers above as the OpenAPI document shows them, with the limit this instance enforces. */
 export function todoProblems(maxTodosPerUser: number) {
   return {

@@ -372,8 +372,10 @@ function feedQuery(userId: string, since: SyncPosition, limit: number) {
 type FeedRow = TodoRow & { forgotten_through: string; position: string | null; changed_id: string | null; deleted: boolean | null };
 
 export type FeedRequest = { since: SyncPosition; limit: number };
+/** A change, and its place in the feed: a feed from there goes on after it. */
+export type PlacedChange = { change: TodoChange; at: SyncPosition };
 /** A page of changes, and where the next starts; "forgotten": deletes after `since` are no longer all known. */
-export type FeedPage = { changes: TodoChange[]; next: SyncPosition; hasMore: boolean } | "forgotten";
+export type FeedPage = { changes: PlacedChange[]; next: SyncPosition; hasMore: boolean } | "forgotten";
 
 export type PageRequest = { limit: number; after?: TodoPosition; completed?: boolean };
 export type Page = { items: Todo[]; hasMore: boolean };
@@ -491,16 +493,15 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
     async changes(userId: string, { since, limit }: FeedRequest): Promise<FeedPage> {
       // One row more than the page says whether another page follows.
       const rows = await runQuery("todo_changes", () => rowsOf<FeedRow>(db, feedQuery(userId, since, limit + 1)), { idempotent: true });
-      if (since.position < Number(rows[0]?.forgotten_through ?? 0)) return "forgotten";
-      const changes: TodoChange[] = [];
-      let next = since;
+      // From the start (position 0) every live todo is listed, and no forgotten delete matters.
+      if (since.position > 0 && since.position < Number(rows[0]?.forgotten_through ?? 0)) return "forgotten";
+      const changes: PlacedChange[] = [];
       for (const { forgotten_through, position, changed_id: id, deleted, ...todo } of rows.slice(0, limit)) {
         // No change at all: the one row says only how far deletes are forgotten.
         if (position === null || id === null) break;
-        changes.push(deleted ? { type: "delete", id } : { type: "upsert", todo });
-        next = { position: Number(position), id };
+        changes.push({ change: deleted ? { type: "delete", id } : { type: "upsert", todo }, at: { position: Number(position), id } });
       }
-      return { changes, next, hasMore: rows.length > limit };
+      return { changes, next: changes.at(-1)?.at ?? since, hasMore: rows.length > limit };
     },
 
     /** The todo, or undefined when it does not exist or belongs to someone else. */
@@ -555,3 +556,34 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
 
 export type TodoStore = ReturnType<typeof todoStore>;
 export type TodoSummary = { total: number; completed: number; high: number; medium: number; low: number };
+
+/**
+ * Forgets the deletes older than `retentionS` seconds, a user at a time (each user's row locked first, as
+ * every change does), raising each user's forgotten_through: a feed from before it is then refused. Returns
+ * how many users it went through.
+ */
+export async function forgetOldDeletes(db: Db, retentionS: number): Promise<number> {
+  const cutoff = sql`now() - make_interval(secs => ${retentionS})`;
+  const batch = 100;
+  let swept = 0;
+  for (;;) {
+    const stale = await rowsOf<{ user_id: string }>(
+      db,
+      sql`select distinct ${todoTombstones.userId} as user_id from ${todoTombstones} where ${todoTombstones.deletedAt} < ${cutoff} limit ${batch}`,
+    );
+    for (const { user_id: userId } of stale) await forgetUsersOldDeletes(db, userId, cutoff);
+    swept += stale.length;
+    if (stale.length < batch) return swept;
+  }
+}
+
+async function forgetUsersOldDeletes(db: Db, userId: string, cutoff: SQL) {
+  await db.execute(sql`
+      with locked as (select from ${users} where ${users.id} = ${userId} for update),
+      forgotten as (
+        delete from ${todoTombstones}
+        where ${todoTombstones.userId} = ${userId} and ${todoTombstones.deletedAt} < ${cutoff} and exists (select from locked)
+        returning ${todoTombstones.changePosition} as position)
+      update ${users} set forgotten_through = greatest(${users.forgottenThrough}, (select max(position) from forgotten))
+      where ${users.id} = ${userId} and exists (select from forgotten)`);
+}

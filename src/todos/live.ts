@@ -1,0 +1,198 @@
+// Live changes: each open stream follows one user's change feed. The database announces every change with
+// its user and position (a trigger's NOTIFY, heard on one listening session per instance); a stream woken
+// by one reads what it has not sent from the feed itself. So a stream sends exactly what the feed holds, in
+// its order, whatever announcements were lost: after a reconnect of the listening session every stream
+// reads again.
+import { CHANGES_CHANNEL } from "../db/schema";
+import { databaseUnavailable } from "../http/errors";
+import { errorFields, type Logger } from "../log";
+import { streamsFull, syncTokenExpired, tooManyStreams } from "./problems";
+import type { FeedPage, PlacedChange, TodoStore } from "./store";
+import { encodeSyncToken, type SyncPosition } from "./sync-token";
+
+/** What an instance listens with: Database["listen"] on the changes channel. */
+export type Listen = (channel: string, onNotify: (payload: string) => void, onListen: () => void) => Promise<() => Promise<void>>;
+
+export type LiveOptions = {
+  store: Pick<TodoStore, "changes">;
+  listen: Listen;
+  heartbeatS: number;
+  maxStreamsPerUser: number;
+  maxStreams: number;
+  logger: Logger;
+};
+
+/** Changes read per feed call while a stream catches up. */
+const FEED_PAGE = 500;
+const encoder = new TextEncoder();
+
+type Stream = {
+  userId: string;
+  /** The last change sent: the next read starts after it. */
+  since: SyncPosition;
+  reading: boolean;
+  /** Woken while reading: read again when done. */
+  woken: boolean;
+  closed: boolean;
+  write(text: string): void;
+  close(): void;
+};
+
+/** One change as a server-sent event; its id resumes the stream after it (Last-Event-ID). */
+const eventOf = ({ change, at }: PlacedChange) => `id: ${encodeSyncToken(at)}\nevent: change\ndata: ${JSON.stringify(change)}\n\n`;
+
+export function liveChanges({ store, listen, heartbeatS, maxStreamsPerUser, maxStreams, logger }: LiveOptions) {
+  const byUser = new Map<string, Set<Stream>>();
+  let open = 0;
+  let listening: Promise<() => Promise<void>> | undefined;
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+
+  const every = function* () {
+    for (const streams of byUser.values()) yield* streams;
+  };
+
+  // "<user id> <position>": only streams of that user that have not sent that position yet.
+  function announced(payload: string) {
+    const [userId = "", position = ""] = payload.split(" ");
+    for (const stream of byUser.get(userId) ?? []) if (stream.since.position < Number(position)) wake(stream);
+  }
+
+  function wake(stream: Stream) {
+    if (stream.reading) stream.woken = true;
+    else void follow(stream);
+  }
+
+  // Reads and sends until the feed has nothing more for the stream; one reader per stream at a time.
+  async function follow(stream: Stream, first?: FeedPage) {
+    stream.reading = true;
+    try {
+      let page = first;
+      for (;;) {
+        stream.woken = false;
+        page ??= await store.changes(stream.userId, { since: stream.since, limit: FEED_PAGE });
+        if (stream.closed) return;
+        // Deletes it had not sent were forgotten meanwhile: the client resumes, and is told 410.
+        if (page === "forgotten") return stream.close();
+        for (const change of page.changes) stream.write(eventOf(change));
+        stream.since = page.next;
+        const more = page.hasMore || stream.woken;
+        page = undefined;
+        if (!more) return;
+      }
+    } catch (error) {
+      // The client reconnects with the last event's id and loses nothing.
+      logger.warn("a live stream could not read the change feed; closing it", errorFields(error, { stack: false }));
+      stream.close();
+    } finally {
+      stream.reading = false;
+    }
+  }
+
+  function startListening() {
+    listening ??= listen(CHANGES_CHANNEL, announced, () => {
+      for (const stream of every()) wake(stream);
+    }).catch((error) => {
+      listening = undefined;
+      throw error;
+    });
+    return listening;
+  }
+
+  function add(stream: Stream) {
+    const streams = byUser.get(stream.userId) ?? new Set();
+    byUser.set(stream.userId, streams.add(stream));
+    open++;
+    heartbeat ??= setInterval(() => {
+      for (const each of every()) each.write(":\n\n");
+    }, heartbeatS * 1000);
+  }
+
+  function remove(stream: Stream) {
+    const streams = byUser.get(stream.userId);
+    if (!streams?.delete(stream)) return;
+    open--;
+    if (streams.size === 0) byUser.delete(stream.userId);
+    if (open === 0) {
+      clearInterval(heartbeat);
+      heartbeat = undefined;
+    }
+  }
+
+  return {
+    /**
+     * A stream of the user's changes after `since`: first those the feed holds, then each as it happens. Until
+     * `expiresAt` (the caller's token's expiry), the client's disconnect, or close(). Throws the ApiError of a
+     * stream that cannot be opened: too many, `since` forgotten (410), the database away.
+     */
+    async open(userId: string, since: SyncPosition, expiresAt: number | null): Promise<ReadableStream<Uint8Array>> {
+      if ((byUser.get(userId)?.size ?? 0) >= maxStreamsPerUser) throw tooManyStreams(maxStreamsPerUser);
+      if (open >= maxStreams) throw streamsFull();
+      try {
+        await startListening();
+      } catch (error) {
+        logger.warn("cannot listen for changes", errorFields(error, { stack: false }));
+        throw databaseUnavailable();
+      }
+      let controller!: ReadableStreamDefaultController<Uint8Array>;
+      let expiry: ReturnType<typeof setTimeout> | undefined;
+      const stream: Stream = {
+        userId,
+        since,
+        // Reading from the start: a change announced during the first read wakes it to read again after.
+        reading: true,
+        woken: false,
+        closed: false,
+        write(text) {
+          if (!this.closed) controller.enqueue(encoder.encode(text));
+        },
+        close() {
+          if (this.closed) return;
+          this.closed = true;
+          clearTimeout(expiry);
+          remove(this);
+          controller.close();
+        },
+      };
+      const body = new ReadableStream<Uint8Array>({
+        start(streamController) {
+          controller = streamController;
+        },
+        cancel() {
+          // The client went away.
+          stream.closed || stream.close();
+        },
+      });
+      // Listed before the first read, so that no change announced meanwhile is missed.
+      add(stream);
+      let first: FeedPage;
+      try {
+        first = await store.changes(userId, { since, limit: FEED_PAGE });
+      } catch (error) {
+        stream.close();
+        throw error;
+      }
+      if (first === "forgotten") {
+        stream.close();
+        throw syncTokenExpired();
+      }
+      // Client: retry after 1 s on a dropped connection (EventSource's default is about 3 s).
+      stream.write("retry: 1000\n\n");
+      if (expiresAt !== null) expiry = setTimeout(() => stream.close(), Math.max(0, expiresAt - Date.now()));
+      void follow(stream, first);
+      return body;
+    },
+
+    /** Open streams: this user's, or all. */
+    count: (userId?: string) => (userId === undefined ? open : (byUser.get(userId)?.size ?? 0)),
+
+    /** Ends every stream and stops listening (shutdown: draining does not wait for streams). */
+    async close() {
+      for (const stream of [...every()]) stream.close();
+      const unlisten = await listening?.catch(() => undefined);
+      listening = undefined;
+      await unlisten?.();
+    },
+  };
+}
+
+export type LiveChanges = ReturnType<typeof liveChanges>;
