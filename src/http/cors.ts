@@ -2,7 +2,10 @@
 import { cors } from "@elysiajs/cors";
 import { Elysia } from "elysia";
 
-/** What a page may send: the caller's credentials, JSON, and the conditional and idempotency headers. */
+/**
+ * What a page may send: the caller's credentials, JSON, the conditional and idempotency headers, and Last-Event-ID,
+ * with which a page reading the live stream with fetch resumes it (see docs/auth.md).
+ */
 const ALLOWED_REQUEST_HEADERS = [
   "authorization",
   "content-type",
@@ -11,6 +14,7 @@ const ALLOWED_REQUEST_HEADERS = [
   "if-match",
   "if-none-match",
   "idempotency-key",
+  "last-event-id",
 ];
 
 /** Every response header a client is told to use; without this list page JavaScript cannot read them. */
