@@ -7,6 +7,8 @@ import { sharedDatabase, testClient } from "./support/api";
 
 const api = testClient();
 const operations = ["createTodo", "listTodos", "getTodo", "updateTodo", "deleteTodo", "getMe"];
+// The change feed and its live stream.
+const syncOperations = ["listTodoChanges", "streamTodoChanges"];
 // The todo-app front end's routes (src/tasks/), under a tag of their own.
 const taskOperations = [
   "createTask",
@@ -27,7 +29,7 @@ test("GET /docs/json describes the five operations and /me, and the todo-app's r
   const ops = Object.values(
     doc.paths as Record<string, Record<string, { operationId: string; responses: object; requestBody?: object }>>,
   ).flatMap((methods) => Object.values(methods));
-  expect(ops.map((op) => op.operationId).sort()).toEqual([...operations, ...taskOperations].sort());
+  expect(ops.map((op) => op.operationId).sort()).toEqual([...operations, ...syncOperations, ...taskOperations].sort());
   const tagged = ops.filter((op) => (op as { tags?: string[] }).tags?.includes("todo-app compatibility"));
   expect(tagged.map((op) => op.operationId).sort()).toEqual([...taskOperations].sort());
   const byId = Object.fromEntries(ops.map((op) => [op.operationId, op]));
@@ -71,10 +73,12 @@ test("every answer's schema is a named component, and the error codes are listed
   expect(Object.keys(doc.components.schemas).sort()).toEqual(
     [
       "Caller",
+      "ChangePage",
       "FieldError",
       "NewTodo",
       "Problem",
       "Todo",
+      "TodoChange",
       "TodoChanges",
       "TodoPage",
       "Task",
@@ -87,7 +91,9 @@ test("every answer's schema is a named component, and the error codes are listed
   const schemas = Object.values(doc.paths as Record<string, Record<string, { responses: Record<string, { content?: object }> }>>)
     .flatMap((item) => Object.values(item))
     .flatMap((operation) => Object.values(operation.responses))
-    .flatMap((response) => Object.values(response.content ?? {}) as { schema: object }[])
+    // JSON answers; an event stream is text.
+    .flatMap((response) => Object.entries(response.content ?? {}).filter(([type]) => type.endsWith("json")))
+    .map(([, media]) => media as { schema: object })
     .map((media) => media.schema);
   expect(schemas.filter((schema) => !("$ref" in schema))).toEqual([]);
   expect(doc.components.schemas.TodoPage.properties.items.items).toEqual({ $ref: "#/components/schemas/Todo" });
@@ -205,12 +211,24 @@ test.skipIf(!hasChromium)(
       await page.waitForSelector(".opblock", { timeout: 15_000 });
       const summaries = await page.$$eval(".opblock-summary-path", (nodes) => nodes.map((n) => n.textContent?.trim()));
       const methods = await page.$$eval(".opblock-summary-method", (nodes) => nodes.map((n) => n.textContent?.trim()));
-      // The five operations and /me, and the todo-app's nine.
+      // The five operations and /me, the feed and the stream, and the todo-app's nine.
       expect(methods.sort()).toEqual(
-        ["DELETE", "GET", "GET", "GET", "PATCH", "POST", "DELETE", "GET", "GET", "GET", "GET", "PUT", "PATCH", "POST", "POST"].sort(),
+        [
+          ...["DELETE", "GET", "GET", "GET", "PATCH", "POST"],
+          ...["GET", "GET"],
+          ...["DELETE", "GET", "GET", "GET", "GET", "PUT", "PATCH", "POST", "POST"],
+        ].sort(),
       );
       expect(summaries).toEqual(
-        expect.arrayContaining(["/api/v1/todos", "/api/v1/todos/{id}", "/api/v1/me", "/api/{user_id}/tasks", "/api/me"]),
+        expect.arrayContaining([
+          "/api/v1/todos",
+          "/api/v1/todos/{id}",
+          "/api/v1/todos/changes",
+          "/api/v1/todos/events",
+          "/api/v1/me",
+          "/api/{user_id}/tasks",
+          "/api/me",
+        ]),
       );
       expect(offsite).toEqual([]);
 

@@ -10,8 +10,9 @@ import { createApp } from "../src/app";
 import { type Config, readConfig } from "../src/config";
 import { TITLE_MAX_LENGTH } from "../src/db/schema";
 import { replacement } from "../src/tasks/model";
-import { MAX_PAGE_LIMIT } from "../src/todos/model";
-import { newUserId, sharedDatabase, subjectOf, testClient } from "./support/api";
+import { MAX_FEED_LIMIT, MAX_PAGE_LIMIT } from "../src/todos/model";
+import { forgetOldDeletes } from "../src/todos/store";
+import { callerHeaders, newUserId, sharedDatabase, subjectOf, testClient } from "./support/api";
 import { ISSUER, startAuthServer } from "./support/jwks";
 
 type Reply = Awaited<ReturnType<ReturnType<typeof testClient>["call"]>>;
@@ -342,7 +343,59 @@ const drive: Record<string, Record<number, () => Promise<Reply>>> = {
     503: () => down.call("DELETE", missing, { user: newUserId() }),
   },
   getMe: callerOnly("/api/v1/me"),
+  listTodoChanges: {
+    200: async () => {
+      const { user } = await withTodo();
+      return api.call("GET", `${TODOS}/changes`, { user });
+    },
+    400: () => api.call("GET", `${TODOS}/changes?since=not-a-token`, { user: newUserId() }),
+    401: () => bearer.call("GET", `${TODOS}/changes`),
+    410: async () => {
+      const { user, since } = await forgottenSince();
+      return api.call("GET", `${TODOS}/changes?since=${since}`, { user });
+    },
+    503: () => down.call("GET", `${TODOS}/changes`, { user: newUserId() }),
+  },
+  streamTodoChanges: {
+    200: async () => {
+      const { user } = await withTodo();
+      return api.call("GET", `${TODOS}/events`, { user });
+    },
+    400: () => api.call("GET", `${TODOS}/events`, { user: newUserId(), headers: { "last-event-id": "not-a-token" } }),
+    401: () => bearer.call("GET", `${TODOS}/events`),
+    410: async () => {
+      const { user, since } = await forgottenSince();
+      return api.call("GET", `${TODOS}/events`, { user, headers: { "last-event-id": since } });
+    },
+    429: () => tooManyStreams(api, newUserId(), sharedDatabase().config.sync.maxStreamsPerUser),
+    503: () => down.call("GET", `${TODOS}/events`, { user: newUserId() }),
+  },
 };
+
+/** A user, and a sync token older than the deletes forgotten since (as SYNC_RETENTION's sweep forgets them). */
+async function forgottenSince() {
+  const { user, id } = await withTodo();
+  const since = (await api.call("GET", `${TODOS}/changes`, { user })).json.next_since as string;
+  await api.remove(user, id);
+  await api.create(user, { title: "after the delete" });
+  await Bun.sleep(5);
+  await forgetOldDeletes(sharedDatabase().database.db, 0);
+  return { user, since };
+}
+
+/** Opens `open` streams for `user` and leaves them open, then asks for one more; closes them all after. */
+async function tooManyStreams(client: Client, user: string, open: number, other = () => user) {
+  const held = [];
+  for (let i = 0; i < open; i++) {
+    const request = new Request(`http://localhost${TODOS}/events`, { headers: await callerHeaders(other()) });
+    held.push(await client.app.handle(request));
+  }
+  try {
+    return await client.call("GET", `${TODOS}/events`, { user });
+  } finally {
+    for (const response of held) await response.body?.cancel();
+  }
+}
 
 test("every operation's every documented status has a way to drive it here", () => {
   const documented = operations.map((op) => [op.operationId, Object.keys(op.responses).map(Number).sort()]);
@@ -369,6 +422,8 @@ for (const operation of operations) {
           return;
         }
         expect(reply.headers.get("content-type")?.split(";")[0]).toBe(mediaType);
+        // An event stream's first words: how soon to reconnect.
+        if (mediaType === "text/event-stream") return expect(reply.text).toStartWith("retry: ");
         const schema = schemaOf(media.schema.$ref);
         expect([...Value.Errors(schema, reply.json)].map((error) => `${error.path} ${error.message}`)).toEqual([]);
         if (media.examples) {
@@ -402,9 +457,15 @@ test("a 201 carries Location, the new todo's path", async () => {
 // The examples are checked on apps configured through the environment with limits none of the
 // defaults, so an example with a default written into it (10000 ms, 65536 bytes, 10000 todos) fails.
 const memoryEnv = { PGLITE_DATA_DIR: "memory://" };
-const unusualEnv = { BODY_LIMIT_BYTES: "4099", BODY_TIMEOUT_MS: "137", MAX_TODOS_PER_USER: "3" };
-const { bodyLimitBytes, bodyTimeoutMs, maxTodosPerUser } = readConfig({ ...memoryEnv, ...unusualEnv });
-const limits = { bodyLimitBytes, bodyTimeoutMs, maxTodosPerUser };
+const unusualEnv = {
+  BODY_LIMIT_BYTES: "4099",
+  BODY_TIMEOUT_MS: "137",
+  MAX_TODOS_PER_USER: "3",
+  MAX_STREAMS_PER_USER: "2",
+  MAX_STREAMS: "4",
+};
+const { bodyLimitBytes, bodyTimeoutMs, maxTodosPerUser, sync } = readConfig({ ...memoryEnv, ...unusualEnv });
+const limits = { bodyLimitBytes, bodyTimeoutMs, maxTodosPerUser, sync };
 const shown = appWith(limits);
 const shownBearer = appWith({ ...limits, auth: secret });
 const shownDown = appWith(limits, () => false);
@@ -415,7 +476,14 @@ describe("every example in the document is what the service answers", () => {
 
   test("the limits here are none of the defaults", () => {
     const defaults = readConfig(memoryEnv);
-    expect([defaults.bodyLimitBytes, defaults.bodyTimeoutMs, defaults.maxTodosPerUser]).not.toContainAnyValues(Object.values(limits));
+    const [shownLimits, defaultLimits] = [limits, defaults].map((each) => [
+      each.bodyLimitBytes,
+      each.bodyTimeoutMs,
+      each.maxTodosPerUser,
+      each.sync.maxStreamsPerUser,
+      each.sync.maxStreams,
+    ]);
+    expect(defaultLimits).not.toContainAnyValues(shownLimits as number[]);
   });
 
   type Target = { operationId: string; method: string; path: string };
@@ -463,6 +531,14 @@ describe("every example in the document is what the service answers", () => {
       return shown.call(target.method, path, { user, body: bodyOf(target) });
     },
     badQuery: (target) => shown.call(target.method, `${target.path}?limit=${MAX_PAGE_LIMIT + 1}`, { user: newUserId() }),
+    badLimit: (target) => shown.call(target.method, `${target.path}?limit=${MAX_FEED_LIMIT + 1}`, { user: newUserId() }),
+    forgotten: async (target) => {
+      const { user, since } = await forgottenSince();
+      return shown.call(target.method, `${target.path}?since=${since}`, { user });
+    },
+    tooMany: (target) => tooManyStreams(shown, newUserId(), limits.sync.maxStreamsPerUser),
+    // Streams of as many users as the instance serves, then one more user's.
+    streamsFull: () => tooManyStreams(shown, newUserId(), limits.sync.maxStreams, newUserId),
     missingToken: async (target) => shownBearer.call(target.method, await pathOf(target), { body: bodyOf(target) }),
     expired: async (target) => {
       const now = Math.floor(Date.now() / 1000);

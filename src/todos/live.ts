@@ -147,20 +147,21 @@ export function liveChanges({ store, listen, heartbeatS, maxStreamsPerUser, maxS
         },
         close() {
           if (this.closed) return;
-          this.closed = true;
-          clearTimeout(expiry);
-          remove(this);
+          forget();
           controller.close();
         },
+      };
+      const forget = () => {
+        stream.closed = true;
+        clearTimeout(expiry);
+        remove(stream);
       };
       const body = new ReadableStream<Uint8Array>({
         start(streamController) {
           controller = streamController;
         },
-        cancel() {
-          // The client went away.
-          stream.closed || stream.close();
-        },
+        // The client went away: the body is closed already.
+        cancel: forget,
       });
       // Listed before the first read, so that no change announced meanwhile is missed.
       add(stream);

@@ -49,7 +49,7 @@ export function syncProblems(maxStreamsPerUser: number) {
   return {
     410: {
       description: "SYNC_TOKEN_EXPIRED: since is older than what the service remembers (SYNC_RETENTION); sync again without since",
-      examples: { expired: syncTokenExpired() },
+      examples: { forgotten: syncTokenExpired() },
     },
     429: {
       description: "TOO_MANY_STREAMS: you have MAX_STREAMS_PER_USER live streams open already",

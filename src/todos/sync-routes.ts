@@ -1,6 +1,7 @@
 // HTTP ⇄ the change feed and its live stream: GET /todos/changes and GET /todos/events.
 import { Elysia } from "elysia";
 import { ALWAYS_ANSWERED, documented } from "../api-docs/openapi";
+import { tokenExpired } from "../auth/bearer";
 import type { CallerResolver } from "../auth/caller";
 import { invalidRequest } from "../http/errors";
 import type { LiveChanges } from "./live";
@@ -68,6 +69,9 @@ export function syncRoutes(store: TodoStore, live: LiveChanges, callerOf: Caller
       async ({ caller, query, headers, request, server }) => {
         // A reconnecting EventSource sends the last event's id; it is the later of the two.
         const since = positionOf(headers["last-event-id"] ?? query.since);
+        // Within the verifier's clock tolerance a token past its expiry still passes; a stream with it would
+        // end at once, and a client reconnecting with it would never hear that it needs a fresh one.
+        if (caller.expiresAt !== null && caller.expiresAt <= Date.now()) throw tokenExpired();
         const body = await live.open(caller.userId, since, caller.expiresAt);
         // A stream is idle between events for longer than the server's idle timeout: it has none.
         server?.timeout(request, 0);

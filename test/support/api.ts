@@ -54,12 +54,25 @@ export const storedId = (user: string) => {
 
 type Options = { user?: string | null; body?: unknown; headers?: Record<string, string> };
 
+/** What names `user` in a request: X-User-Id always, and in bearer mode a token for the same user (a bearer app must ignore the header). */
+export async function callerHeaders(user: string): Promise<Record<string, string>> {
+  const h: Record<string, string> = { "x-user-id": user };
+  if (bearerMode) h.authorization = `Bearer ${await tokenFor(subjectOf(user))}`;
+  return h;
+}
+
+/** A body as text; of an event stream, which does not end, only what has arrived at first. */
+async function textOf(response: Response): Promise<string> {
+  if (!response.headers.get("content-type")?.startsWith("text/event-stream") || !response.body) return response.text();
+  const reader = response.body.getReader();
+  const { value } = await reader.read();
+  await reader.cancel();
+  return new TextDecoder().decode(value);
+}
+
 export function testClient(app: { handle(request: Request): Promise<Response> } = suiteApp()) {
   async function call(method: string, path: string, { user, body, headers = {} }: Options = {}) {
-    const h: Record<string, string> = {};
-    // X-User-Id always, and in bearer mode a token for the same user: a bearer app must ignore the header.
-    if (user) h["x-user-id"] = user;
-    if (user && bearerMode) h.authorization = `Bearer ${await tokenFor(subjectOf(user))}`;
+    const h: Record<string, string> = user ? await callerHeaders(user) : {};
     const init: RequestInit = { method, headers: h };
     if (body !== undefined) {
       // A stream is sent as it is, chunked: a body that never ends, for one.
@@ -69,7 +82,7 @@ export function testClient(app: { handle(request: Request): Promise<Response> } 
     for (const [name, value] of Object.entries(headers)) h[name.toLowerCase()] = value;
     const request = new Request(`http://localhost${path}`, init);
     const response = await (user ? asCaller(storedId(user), () => app.handle(request)) : app.handle(request));
-    const text = await response.text();
+    const text = await textOf(response);
     const json = text && /json/.test(response.headers.get("content-type") ?? "") ? JSON.parse(text) : undefined;
     return { status: response.status, headers: response.headers, text, json };
   }

@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import type { Todo } from "../../src/todos/model";
 import { forgetOldDeletes } from "../../src/todos/store";
-import { newUserId, sharedDatabase, suiteApp, testClient } from "../support/api";
+import { callerHeaders, newUserId, sharedDatabase, suiteApp, testClient } from "../support/api";
 import { eventReader } from "../support/event-stream";
 
 const MAX_STREAMS_PER_USER = 3;
@@ -14,21 +14,9 @@ afterAll(() => app.closeStreams());
 async function open(user: string, { query = "", headers = {} }: { query?: string; headers?: Record<string, string> } = {}) {
   return app.handle(
     new Request(`http://localhost/api/v1/todos/events${query && `?${query}`}`, {
-      headers: { ...(await authHeaders(user)), ...headers },
+      headers: { ...(await callerHeaders(user)), ...headers },
     }),
   );
-}
-
-// The same headers testClient sends for `user` (X-User-Id, and a bearer token in bearer mode).
-async function authHeaders(user: string): Promise<Record<string, string>> {
-  let captured: Record<string, string> = {};
-  await testClient({
-    handle: async (request) => {
-      captured = Object.fromEntries(request.headers);
-      return new Response(null, { status: 204 });
-    },
-  }).call("GET", "/", { user });
-  return captured;
 }
 
 const created = async (user: string, title: string) => (await api.create(user, { title })).json as Todo;
@@ -129,7 +117,7 @@ describe("live changes", () => {
 
   test("closeStreams (shutdown) ends every stream", async () => {
     const own = suiteApp();
-    const response = await own.handle(new Request("http://localhost/api/v1/todos/events", { headers: await authHeaders(newUserId()) }));
+    const response = await own.handle(new Request("http://localhost/api/v1/todos/events", { headers: await callerHeaders(newUserId()) }));
     const stream = eventReader(response);
     await own.closeStreams();
     expect(await stream.waitForEnd(2000)).toBe(true);
