@@ -536,7 +536,7 @@ describe("every example in the document is what the service answers", () => {
       const { user, since } = await forgottenSince();
       return shown.call(target.method, `${target.path}?since=${since}`, { user });
     },
-    tooMany: (target) => tooManyStreams(shown, newUserId(), limits.sync.maxStreamsPerUser),
+    tooMany: () => tooManyStreams(shown, newUserId(), limits.sync.maxStreamsPerUser),
     // Streams of as many users as the instance serves, then one more user's.
     streamsFull: () => tooManyStreams(shown, newUserId(), limits.sync.maxStreams, newUserId),
     missingToken: async (target) => shownBearer.call(target.method, await pathOf(target), { body: bodyOf(target) }),

@@ -22,6 +22,8 @@ export const users = pgTable("users", {
   changePosition: bigint("change_position", { mode: "number" }).notNull().default(0),
   // Kept by every create and delete: the limit is checked on this row, not by counting todos.
   todoCount: integer("todo_count").notNull().default(0),
+  // The user's tombstones: past TOMBSTONES_PER_USER a delete forgets the oldest.
+  tombstoneCount: integer("tombstone_count").notNull().default(0),
   // Deletes at or before this position have been forgotten: a feed from an earlier position is refused.
   forgottenThrough: bigint("forgotten_through", { mode: "number" }).notNull().default(0),
 });

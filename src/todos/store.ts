@@ -109,7 +109,11 @@ function prepareStatements(db: Db) {
   // (who never wrote) has no position: the change makes nothing, and the store adds the row and retries.
   const position = db.$with("position").as(
     db
-      .select({ next: sql<number>`${users.changePosition} + 1`.as("next"), todoCount: users.todoCount })
+      .select({
+        next: sql<number>`${users.changePosition} + 1`.as("next"),
+        todoCount: users.todoCount,
+        tombstoneCount: users.tombstoneCount,
+      })
       .from(users)
       .where(eq(users.id, userId))
       .for("update"),
@@ -117,7 +121,10 @@ function prepareStatements(db: Db) {
   const nextPosition = sql`(select ${position.next} from ${position})`;
   // The user's row after a change that touched a todo (`changed` returned rows): its position taken, and
   // what else the change sets (the count of todos, how far deletes are forgotten).
-  const advanced = (changed: { _: { alias: string } }, set: Partial<Record<"todoCount" | "forgottenThrough", SQL>> = {}) =>
+  const advanced = (
+    changed: { _: { alias: string } },
+    set: Partial<Record<"todoCount" | "tombstoneCount" | "forgottenThrough", SQL>> = {},
+  ) =>
     db.$with("advanced").as(
       db
         .update(users)
@@ -169,12 +176,13 @@ function prepareStatements(db: Db) {
   );
   // The user's keys past the cap (the newest IDEMPOTENCY_KEYS_PER_USER - 1 stay, with the one claimed).
   // Limits written into the SQL, not sent as parameters, so that the plan Postgres keeps for the statement
-  // walks the (user_id, created_at desc) index in order whatever it is asked.
+  // walks the (user_id, created_at desc nulls last) index in order whatever it is asked: both orders are the
+  // index's, forwards and backwards (created_at is never null; the index's order must be named all the same).
   const capEdge = sql`(select ${idempotencyKeys.createdAt} from ${idempotencyKeys} where ${idempotencyKeys.userId} = ${userId}
-    order by ${idempotencyKeys.createdAt} desc offset ${sql.raw(String(IDEMPOTENCY_KEYS_PER_USER - 1))} limit 1)`;
+    order by ${idempotencyKeys.createdAt} desc nulls last offset ${sql.raw(String(IDEMPOTENCY_KEYS_PER_USER - 1))} limit 1)`;
   const pastTheCap = sql`select ${idempotencyKeys.key} from ${idempotencyKeys}
     where ${idempotencyKeys.userId} = ${userId} and ${idempotencyKeys.createdAt} <= ${capEdge} and ${idempotencyKeys.key} <> ${key}
-    order by ${idempotencyKeys.createdAt} limit ${sql.raw(String(EVICTED_PER_CREATE))}`;
+    order by ${idempotencyKeys.createdAt} asc nulls first limit ${sql.raw(String(EVICTED_PER_CREATE))}`;
   const evicted = db.$with("evicted").as(
     db
       .delete(idempotencyKeys)
@@ -212,8 +220,9 @@ function prepareStatements(db: Db) {
       .select(db.select(newTodo(sql`${claimed.todoId}`)).from(sql`${position}, ${claimed}`))
       .returning(versionedColumns),
   );
-  // A delete leaves a tombstone at its position, for the change feed; the user's oldest past
-  // TOMBSTONES_PER_USER are forgotten, and forgotten_through says up to where.
+  // A delete leaves a tombstone at its position, for the change feed. A user with TOMBSTONES_PER_USER already
+  // has the oldest past the newest TOMBSTONES_PER_USER - 1 forgotten, and forgotten_through says up to where.
+  // The count on the users row spares every other delete the walk to that edge.
   const forgetEdge = sql`(select ${todoTombstones.changePosition} from ${todoTombstones} where ${todoTombstones.userId} = ${userId}
     order by ${todoTombstones.changePosition} desc offset ${sql.raw(String(TOMBSTONES_PER_USER - 1))} limit 1)`;
   const removal = (where: SQL | undefined, name: string) => {
@@ -246,14 +255,16 @@ function prepareStatements(db: Db) {
           and(
             eq(todoTombstones.userId, userId),
             sql`exists (select from ${removed})`,
+            sql`(select ${position.tombstoneCount} from ${position}) >= ${sql.raw(String(TOMBSTONES_PER_USER))}`,
             sql`${todoTombstones.changePosition} <= ${forgetEdge}`,
           ),
         )
-        .returning({ todoId: todoTombstones.todoId }),
+        .returning({ position: todoTombstones.changePosition }),
     );
     const after = advanced(removed, {
       todoCount: sql`${users.todoCount} - (select count(*) from ${removed})::int`,
-      forgottenThrough: sql`greatest(${users.forgottenThrough}, coalesce(${forgetEdge}, 0))`,
+      tombstoneCount: sql`${users.tombstoneCount} + (select count(*) from ${removed})::int - (select count(*) from ${forgotten})::int`,
+      forgottenThrough: sql`greatest(${users.forgottenThrough}, coalesce((select max(${forgotten.position}) from ${forgotten}), 0))`,
     });
     return db.with(position, removed, buried, forgotten, after).select({ id: removed.id }).from(removed).prepare(name);
   };
@@ -584,6 +595,7 @@ async function forgetUsersOldDeletes(db: Db, userId: string, cutoff: SQL) {
         delete from ${todoTombstones}
         where ${todoTombstones.userId} = ${userId} and ${todoTombstones.deletedAt} < ${cutoff} and exists (select from locked)
         returning ${todoTombstones.changePosition} as position)
-      update ${users} set forgotten_through = greatest(${users.forgottenThrough}, (select max(position) from forgotten))
+      update ${users} set forgotten_through = greatest(${users.forgottenThrough}, (select max(position) from forgotten)),
+        tombstone_count = ${users.tombstoneCount} - (select count(*) from forgotten)::int
       where ${users.id} = ${userId} and exists (select from forgotten)`);
 }

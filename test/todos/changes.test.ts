@@ -1,10 +1,13 @@
 // GET /api/v1/todos/changes: a device that applies every page in order ends with exactly the server's state.
 import { describe, expect, test } from "bun:test";
+import { sql } from "drizzle-orm";
 import fc from "fast-check";
+import { TOMBSTONES_PER_USER } from "../../src/db/schema";
 import type { Todo, TodoChange } from "../../src/todos/model";
 import { forgetOldDeletes } from "../../src/todos/store";
 import { encodeSyncToken } from "../../src/todos/sync-token";
 import { newUserId, sharedDatabase, testClient } from "../support/api";
+import { queryRows } from "../support/database";
 
 const api = testClient();
 const { db } = sharedDatabase().database;
@@ -186,4 +189,27 @@ describe("the change feed", () => {
       { numRuns: 25 },
     );
   }, 60_000);
+});
+
+test("a user keeps at most 10,000 deletes: the next forgets the oldest, and a token from before it is 410", async () => {
+  const user = newUserId();
+  const first = await created(user, "first");
+  const { next_since: old } = await changes(user);
+  // 9,999 deletes already remembered (by SQL: 10,000 through the API would take the test's whole budget),
+  // the user's row counting them and their positions, as deletes through the API would have left them.
+  const stored = first.user_id;
+  await db.execute(sql`insert into todo_tombstones (user_id, todo_id, change_position)
+    select ${stored}::uuid, gen_random_uuid(), 1 + i from generate_series(1, ${TOMBSTONES_PER_USER - 1}::int) as i`);
+  await db.execute(sql`update users set tombstone_count = ${TOMBSTONES_PER_USER - 1}, change_position = ${TOMBSTONES_PER_USER}
+    where id = ${stored}`);
+  const count = async () =>
+    (await queryRows<{ n: number }>(db, sql`select count(*)::int as n from todo_tombstones where user_id = ${stored}`))[0]?.n;
+  for (const title of ["second", "third"]) {
+    expect((await api.remove(user, (await created(user, title)).id)).status).toBe(204);
+    expect(await count()).toBe(TOMBSTONES_PER_USER);
+  }
+  expect((await api.call("GET", `/api/v1/todos/changes?since=${old}`, { user })).status).toBe(410);
+  // From the start: the live todo, then every delete still remembered.
+  const all = await changes(user, `limit=${1000}`);
+  expect(all.changes[0]).toEqual({ type: "upsert", todo: first });
 });
