@@ -15,6 +15,14 @@ describe("the query audit flags", () => {
     ["an update of every row", 'update "todos" set "title" = $1', ["x"]],
     ["an insert for someone else", 'insert into "todos" ("id", "user_id", "title") values (default, $1, $2)', [other, "x"]],
     ["a new user other than the caller", 'insert into "users" ("id") values ($1) on conflict do nothing', [other]],
+    ["another user's row locked", 'select "change_position" from "users" where "users"."id" = $1 for update', [other]],
+    ["a user row changed by no id", 'update "users" set "todo_count" = "users"."todo_count" + 1', []],
+    ["a tombstone of another user", 'select "todo_id" from "todo_tombstones" where "todo_tombstones"."user_id" = $1', [other]],
+    [
+      "a tombstone for someone else",
+      'insert into "todo_tombstones" ("user_id", "todo_id") select $1::uuid as "user_id", "id" as "todo_id" from "removed"',
+      [other],
+    ],
     [
       "a page scoped by position only",
       'select "id" from "todos" where ("todos"."created_at", "todos"."id") < ($1::timestamptz, $2::uuid) order by "todos"."created_at" desc limit $3',

@@ -15,13 +15,17 @@ const param = (params: unknown[], placeholder: string | undefined) =>
   placeholder?.startsWith("$") ? String(params[Number(placeholder.slice(1)) - 1]).toLowerCase() : undefined;
 
 // Tables whose every row belongs to one user: every statement touching them must be scoped to the caller.
-const USER_TABLES = ["todos", "idempotency_keys"];
+const USER_TABLES = ["todos", "idempotency_keys", "todo_tombstones"];
 const mentions = (query: string, table: string) => new RegExp(`\\b${table}\\b`, "i").test(query);
 
 /** Why `query` is not scoped to `userId`, or undefined when it is. */
 export function scopeProblem(query: string, params: unknown[], userId: string): string | undefined {
   const newUser = /insert into "users" \("id"[^)]*\) values \((\$\d+)/i.exec(query);
   if (newUser && param(params, newUser[1]) !== userId) return "creates a user other than the caller";
+  // A user's row (their change position and counts): read or changed only where its id is the caller's.
+  const userRowUses = query.match(/\b(?:from|update) "users"(?![\w.])/gi)?.length ?? 0;
+  const userRows = [...query.matchAll(/"users"\."id" = (\$\d+)/g)].map((match) => param(params, match[1]));
+  if (userRows.length < userRowUses || !userRows.every((owner) => owner === userId)) return "reads or changes a user row not the caller's";
   const tables = USER_TABLES.filter((table) => mentions(query, table));
   if (tables.length === 0) return undefined;
   // An OR could widen a user predicate to other rows.

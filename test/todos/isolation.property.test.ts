@@ -2,9 +2,13 @@
 // todos in random order, often aiming at each other's ids, and after every step each answer and
 // each user's list must match a plain in-memory model. Changes may carry If-Match (current, out of
 // date, or `*`), and creates may carry an Idempotency-Key and be retried, by the same user or another.
+// Each user also has a device that syncs through the change feed or the live stream, from where it got to
+// or from a token another user was given, and must then hold exactly the user's todos.
 import { expect, test } from "bun:test";
 import fc from "fast-check";
-import { newUserId, testClient } from "../support/api";
+import type { TodoChange } from "../../src/todos/model";
+import { callerHeaders, newUserId, testClient } from "../support/api";
+import { eventReader } from "../support/event-stream";
 
 const api = testClient();
 
@@ -65,7 +69,8 @@ type Action =
   | { op: "page"; user: number; limit: number; completed?: boolean; cursorOf?: number }
   | { op: "get"; user: number; target: Target }
   | { op: "update"; user: number; target: Target; changes: Changes; ifMatch?: Precondition }
-  | { op: "delete"; user: number; target: Target; ifMatch?: Precondition };
+  | { op: "delete"; user: number; target: Target; ifMatch?: Precondition }
+  | { op: "sync"; user: number; limit: number; live: boolean; tokenOf?: number };
 
 // Valid text only: this test is about who sees what, not validation.
 const title = fc
@@ -108,6 +113,11 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   fc.record({ op: fc.constant("get"), user, target }),
   fc.record({ op: fc.constant("update"), user, target, changes, ifMatch }, { requiredKeys: ["op", "user", "target", "changes"] }),
   fc.record({ op: fc.constant("delete"), user, target, ifMatch }, { requiredKeys: ["op", "user", "target"] }),
+  // A device catching up, through the feed in small pages or the live stream; maybe from a token another user was given.
+  fc.record(
+    { op: fc.constant("sync"), user, limit: fc.integer({ min: 1, max: 4 }), live: fc.boolean(), tokenOf: user },
+    { requiredKeys: ["op", "user", "limit", "live"] },
+  ),
 );
 
 // ---- running actions against the API and the model ----
@@ -212,6 +222,7 @@ function newRun() {
     }
 
     if (action.op === "page") return walkPages(caller, action);
+    if (action.op === "sync") return sync(action.user, action);
 
     const id = idOf(action.target);
     const todo = model.get(id);
@@ -286,6 +297,48 @@ function newRun() {
       cursor = json.next_cursor;
     } while (cursor);
     expect(seen).toEqual(expected);
+  }
+
+  // Each user's device: their todos as synced, and the token it got to.
+  const devices = users.map(() => ({ todos: new Map<string, unknown>(), since: undefined as string | undefined }));
+
+  /**
+   * The device catches up from its token, through the feed or the stream, and then holds exactly the model's
+   * todos of its user. From another user's token, a new device gets nothing of that user's.
+   */
+  async function sync(index: number, { limit, live, tokenOf }: Extract<Action, { op: "sync" }>) {
+    const caller = users[index] as string;
+    const lent = tokenOf !== undefined && tokenOf !== index ? devices[tokenOf]?.since : undefined;
+    const device = lent ? { todos: new Map<string, unknown>(), since: lent } : (devices[index] as (typeof devices)[number]);
+    const applied: TodoChange[] = [];
+    for (;;) {
+      const query = `limit=${limit}${device.since ? `&since=${device.since}` : ""}`;
+      const { status, json } = await api.call("GET", `/api/v1/todos/changes?${query}`, { user: caller });
+      expect(status).toBe(200);
+      expect(json.changes.length).toBeLessThanOrEqual(limit);
+      if (live) {
+        // The stream from the same token sends the same changes, with the same ids.
+        const response = await api.app.handle(
+          new Request(`http://localhost/api/v1/todos/events${device.since ? `?since=${device.since}` : ""}`, {
+            headers: await callerHeaders(caller),
+          }),
+        );
+        const stream = eventReader(response);
+        const events = await stream.waitFor(json.changes.length);
+        await stream.cancel();
+        expect(events.slice(0, json.changes.length).map((event) => event.change)).toEqual(json.changes.slice(0, events.length));
+      }
+      applied.push(...json.changes);
+      device.since = json.next_since;
+      if (!json.has_more) break;
+    }
+    for (const change of applied) {
+      if (change.type === "upsert") device.todos.set(change.todo.id, change.todo);
+      else device.todos.delete(change.id);
+    }
+    const mine = new Map(expectedItems(model, caller).map((todo) => [todo.id, todo]));
+    if (!lent) return expect(device.todos).toEqual(mine);
+    for (const [id, todo] of device.todos) expect(todo).toEqual(mine.get(id));
   }
 
   // The isolation invariant: whatever just happened, and whoever did it, each user sees exactly
