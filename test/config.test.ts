@@ -23,6 +23,16 @@ describe("readConfig", () => {
     );
   });
 
+  test("the change feed remembers deletes 30 days and streams beat every 15 s unless told; a duration names its unit", () => {
+    expect(readConfig({}).sync).toEqual({ retentionS: 30 * 86_400, heartbeatS: 15, maxStreamsPerUser: 10, maxStreams: 10_000 });
+    expect(readConfig({ SYNC_RETENTION: "12h" }).sync.retentionS).toBe(43_200);
+    expect(readConfig({ SYNC_RETENTION: "90s" }).sync.retentionS).toBe(90);
+    for (const bad of ["30", "0d", "1w", "-1d", "1.5d", "4000d"]) {
+      expect(() => readConfig({ SYNC_RETENTION: bad }), bad).toThrow("SYNC_RETENTION must be a duration such as 30d");
+    }
+    expect(() => readConfig({ MAX_STREAMS_PER_USER: "0" })).toThrow("MAX_STREAMS_PER_USER must be an integer from 1");
+  });
+
   test("the port is shared only when asked, and never over the embedded database", () => {
     expect(readConfig({}).reusePort).toBe(false);
     expect(readConfig({ REUSE_PORT: "true", DATABASE_URL: "postgres://u@db.internal/app" }).reusePort).toBe(true);
