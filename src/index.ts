@@ -26,6 +26,7 @@ let ready = false;
 let stopping = false;
 let app: ReturnType<typeof createApp> | undefined;
 let database: Database | undefined;
+let sweep: ReturnType<typeof setInterval> | undefined;
 // First of all: as PID 1 in a container, a SIGTERM with no handler would be ignored.
 process.on("SIGTERM", () => shutdown("SIGTERM"));
 process.on("SIGINT", () => shutdown("SIGINT"));
@@ -107,7 +108,7 @@ for (let attempt = 0; !ready && !stopping; attempt++) {
 
 // Deletes older than SYNC_RETENTION are forgotten, on every instance, a batch of users at a time.
 const SWEEP_EVERY_MS = Math.min(config.sync.retentionS * 250, 3_600_000);
-const sweep = setInterval(async () => {
+sweep = setInterval(async () => {
   if (!ready || stopping || !database) return;
   try {
     await forgetOldDeletes(database.db, config.sync.retentionS);
