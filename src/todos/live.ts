@@ -23,7 +23,14 @@ export type LiveOptions = {
 };
 
 /** Changes read per feed call while a stream catches up. */
-const FEED_PAGE = 500;
+const FEED_PAGE = 100;
+/**
+ * What a stream holds for a client that reads slowly, or not at all: past it, the stream stops reading the
+ * feed until the client has taken what was sent, so a slow client costs this much memory, not its whole feed.
+ */
+const BUFFERED_BYTES = 64 * 1024;
+/** The longest delay a timer takes (longer ones fire at once). */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
 const encoder = new TextEncoder();
 
 type Stream = {
@@ -33,7 +40,11 @@ type Stream = {
   reading: boolean;
   /** Woken while reading: read again when done. */
   woken: boolean;
+  /** Stopped reading for a client that is behind: read on when it has caught up. */
+  stalled: boolean;
   closed: boolean;
+  /** The client has not yet taken BUFFERED_BYTES of what was sent. */
+  behind(): boolean;
   write(text: string): void;
   close(): void;
 };
@@ -62,17 +73,23 @@ export function liveChanges({ store, listen, heartbeatS, maxStreamsPerUser, maxS
     else void follow(stream);
   }
 
-  // Reads and sends until the feed has nothing more for the stream; one reader per stream at a time.
+  // Reads and sends until the feed has nothing more for the stream, or the client is behind; one reader per
+  // stream at a time.
   async function follow(stream: Stream, first?: FeedPage) {
     stream.reading = true;
     try {
       let page = first;
       for (;;) {
+        if (stream.behind()) {
+          stream.stalled = true;
+          return;
+        }
         stream.woken = false;
         page ??= await store.changes(stream.userId, { since: stream.since, limit: FEED_PAGE });
         if (stream.closed) return;
-        // Deletes it had not sent were forgotten meanwhile: the client resumes, and is told 410.
-        if (page === "forgotten") return stream.close();
+        // The feed cannot go on from the last event (deletes after it forgotten meanwhile): the client
+        // reconnects, and is told 410.
+        if (page === "resync") return stream.close();
         for (const change of page.changes) stream.write(eventOf(change));
         stream.since = page.next;
         const more = page.hasMore || stream.woken;
@@ -102,8 +119,9 @@ export function liveChanges({ store, listen, heartbeatS, maxStreamsPerUser, maxS
     const streams = byUser.get(stream.userId) ?? new Set();
     byUser.set(stream.userId, streams.add(stream));
     open++;
+    // A client that is behind has data waiting: it needs no heartbeat.
     heartbeat ??= setInterval(() => {
-      for (const each of every()) each.write(":\n\n");
+      for (const each of every()) if (!each.behind()) each.write(":\n\n");
     }, heartbeatS * 1000);
   }
 
@@ -127,12 +145,6 @@ export function liveChanges({ store, listen, heartbeatS, maxStreamsPerUser, maxS
     async open(userId: string, since: SyncPosition, expiresAt: number | null): Promise<ReadableStream<Uint8Array>> {
       if ((byUser.get(userId)?.size ?? 0) >= maxStreamsPerUser) throw tooManyStreams(maxStreamsPerUser);
       if (open >= maxStreams) throw streamsFull();
-      try {
-        await startListening();
-      } catch (error) {
-        logger.warn("cannot listen for changes", errorFields(error, { stack: false }));
-        throw databaseUnavailable();
-      }
       let controller!: ReadableStreamDefaultController<Uint8Array>;
       let expiry: ReturnType<typeof setTimeout> | undefined;
       const stream: Stream = {
@@ -141,7 +153,9 @@ export function liveChanges({ store, listen, heartbeatS, maxStreamsPerUser, maxS
         // Reading from the start: a change announced during the first read wakes it to read again after.
         reading: true,
         woken: false,
+        stalled: false,
         closed: false,
+        behind: () => (controller.desiredSize ?? 0) <= 0,
         write(text) {
           if (!this.closed) controller.enqueue(encoder.encode(text));
         },
@@ -156,29 +170,51 @@ export function liveChanges({ store, listen, heartbeatS, maxStreamsPerUser, maxS
         clearTimeout(expiry);
         remove(stream);
       };
-      const body = new ReadableStream<Uint8Array>({
-        start(streamController) {
-          controller = streamController;
+      const body = new ReadableStream<Uint8Array>(
+        {
+          start(streamController) {
+            controller = streamController;
+          },
+          // The client has taken what was sent: a stream that stopped for it reads on.
+          pull() {
+            if (!stream.stalled) return;
+            stream.stalled = false;
+            wake(stream);
+          },
+          // The client went away: the body is closed already.
+          cancel: forget,
         },
-        // The client went away: the body is closed already.
-        cancel: forget,
-      });
-      // Listed before the first read, so that no change announced meanwhile is missed.
+        new ByteLengthQueuingStrategy({ highWaterMark: BUFFERED_BYTES }),
+      );
+      // Counted before anything is awaited, so that streams opened at once cannot pass the limits together; and
+      // listed before the first read, so that no change announced meanwhile is missed.
       add(stream);
       let first: FeedPage;
       try {
+        await startListening().catch((error) => {
+          logger.warn("cannot listen for changes", errorFields(error, { stack: false }));
+          throw databaseUnavailable();
+        });
         first = await store.changes(userId, { since, limit: FEED_PAGE });
       } catch (error) {
         stream.close();
         throw error;
       }
-      if (first === "forgotten") {
+      if (first === "resync") {
         stream.close();
         throw syncTokenExpired();
       }
       // Client: retry after 1 s on a dropped connection (EventSource's default is about 3 s).
       stream.write("retry: 1000\n\n");
-      if (expiresAt !== null) expiry = setTimeout(() => stream.close(), Math.max(0, expiresAt - Date.now()));
+      // A token valid for weeks outlasts the longest timer: armed again until its expiry is near.
+      const endAtExpiry = (at: number) => {
+        const left = at - Date.now();
+        expiry = setTimeout(
+          () => (left > LONGEST_TIMER_MS ? endAtExpiry(at) : stream.close()),
+          Math.min(Math.max(0, left), LONGEST_TIMER_MS),
+        );
+      };
+      if (expiresAt !== null) endAtExpiry(expiresAt);
       void follow(stream, first);
       return body;
     },

@@ -27,7 +27,7 @@ export const syncTokenExpired = () =>
   new ApiError(
     410,
     "SYNC_TOKEN_EXPIRED",
-    "This sync token is older than the changes this service still remembers; sync again from the start, without since.",
+    "The feed cannot go on from this sync token: changes after it were forgotten, or it is not one of your positions. Sync again from the start, without since.",
   );
 
 export const tooManyStreams = (limit: number) =>
@@ -48,7 +48,8 @@ export const streamsFull = () =>
 export function syncProblems(maxStreamsPerUser: number) {
   return {
     410: {
-      description: "SYNC_TOKEN_EXPIRED: since is older than what the service remembers (SYNC_RETENTION); sync again without since",
+      description:
+        "SYNC_TOKEN_EXPIRED: since is older than what the service remembers (SYNC_RETENTION), or past your last change; sync again without since",
       examples: { forgotten: syncTokenExpired() },
     },
     429: {

@@ -354,7 +354,7 @@ function preparePage(db: Db, { after, byCompletion }: { after: boolean; byComple
 /**
  * The user's changes after `since`, oldest first, at most `limit`: each todo changed since then once,
  * as it is now, or as deleted. One statement, so one snapshot: a change committed meanwhile is either
- * wholly in the page or after it. Also how far deletes have been forgotten.
+ * wholly in the page or after it. Also how far deletes have been forgotten, and the user's last position.
  */
 function feedQuery(userId: string, since: SyncPosition, limit: number) {
   const after = sql`(${since.position}::bigint, ${since.id}::uuid)`;
@@ -368,25 +368,36 @@ function feedQuery(userId: string, since: SyncPosition, limit: number) {
         where ${todoTombstones.userId} = ${userId} and (${todoTombstones.changePosition}, ${todoTombstones.todoId}) > ${after}
         order by ${todoTombstones.changePosition}, ${todoTombstones.todoId} limit ${limit})
       order by position, id limit ${limit})
-    select horizon.forgotten_through::text as forgotten_through, changed.position::text as position, changed.id as changed_id,
+    select horizon.forgotten_through::text as forgotten_through, horizon.last_position::text as last_position,
+      changed.position::text as position, changed.id as changed_id,
       changed.deleted, ${sql.join(
         Object.entries(todoColumns).map(
           ([name, column]) => sql`${is(column, SQL.Aliased) ? column.sql : column} as ${sql.identifier(name)}`,
         ),
         sql`, `,
       )}
-    from (select coalesce((select ${users.forgottenThrough} from ${users} where ${users.id} = ${userId}), 0) as forgotten_through) as horizon
+    from (select coalesce(max(${users.forgottenThrough}), 0) as forgotten_through, coalesce(max(${users.changePosition}), 0) as last_position
+      from ${users} where ${users.id} = ${userId}) as horizon
       left join changed on true
       left join ${todos} on ${todos.userId} = ${userId} and ${todos.id} = changed.id
     order by changed.position, changed.id`;
 }
-type FeedRow = TodoRow & { forgotten_through: string; position: string | null; changed_id: string | null; deleted: boolean | null };
+type FeedRow = TodoRow & {
+  forgotten_through: string;
+  last_position: string;
+  position: string | null;
+  changed_id: string | null;
+  deleted: boolean | null;
+};
 
 export type FeedRequest = { since: SyncPosition; limit: number };
 /** A change, and its place in the feed: a feed from there goes on after it. */
 export type PlacedChange = { change: TodoChange; at: SyncPosition };
-/** A page of changes, and where the next starts; "forgotten": deletes after `since` are no longer all known. */
-export type FeedPage = { changes: PlacedChange[]; next: SyncPosition; hasMore: boolean } | "forgotten";
+/**
+ * A page of changes, and where the next starts; "resync": the feed cannot go on from `since` (deletes after it
+ * were forgotten, or it is past the user's last change: a token from elsewhere), and the client starts again.
+ */
+export type FeedPage = { changes: PlacedChange[]; next: SyncPosition; hasMore: boolean } | "resync";
 
 export type PageRequest = { limit: number; after?: TodoPosition; completed?: boolean };
 export type Page = { items: Todo[]; hasMore: boolean };
@@ -505,9 +516,11 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
       // One row more than the page says whether another page follows.
       const rows = await runQuery("todo_changes", () => rowsOf<FeedRow>(db, feedQuery(userId, since, limit + 1)), { idempotent: true });
       // From the start (position 0) every live todo is listed, and no forgotten delete matters.
-      if (since.position > 0 && since.position < Number(rows[0]?.forgotten_through ?? 0)) return "forgotten";
+      const [first] = rows;
+      const [forgotten, last] = [Number(first?.forgotten_through ?? 0), Number(first?.last_position ?? 0)];
+      if (since.position > 0 && (since.position < forgotten || since.position > last)) return "resync";
       const changes: PlacedChange[] = [];
-      for (const { forgotten_through, position, changed_id: id, deleted, ...todo } of rows.slice(0, limit)) {
+      for (const { forgotten_through, last_position, position, changed_id: id, deleted, ...todo } of rows.slice(0, limit)) {
         // No change at all: the one row says only how far deletes are forgotten.
         if (position === null || id === null) break;
         changes.push({ change: deleted ? { type: "delete", id } : { type: "upsert", todo }, at: { position: Number(position), id } });

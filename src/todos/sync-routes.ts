@@ -51,7 +51,7 @@ export function syncRoutes(store: TodoStore, live: LiveChanges, callerOf: Caller
       async ({ caller, query }) => {
         const limit = query.limit === undefined ? DEFAULT_FEED_LIMIT : Number(query.limit);
         const page = await store.changes(caller.userId, { since: positionOf(query.since), limit });
-        if (page === "forgotten") throw syncTokenExpired();
+        if (page === "resync") throw syncTokenExpired();
         return { changes: page.changes.map(({ change }) => change), next_since: encodeSyncToken(page.next), has_more: page.hasMore };
       },
       {
@@ -67,7 +67,7 @@ export function syncRoutes(store: TodoStore, live: LiveChanges, callerOf: Caller
     .get(
       "/events",
       async ({ caller, query, headers, request, server }) => {
-        // A reconnecting EventSource sends the last event's id; it is the later of the two.
+        // A reconnecting EventSource sends the last event's id, and keeps the URL it first opened: the header wins.
         const since = positionOf(headers["last-event-id"] ?? query.since);
         // Within the verifier's clock tolerance a token past its expiry still passes; a stream with it would
         // end at once, and a client reconnecting with it would never hear that it needs a fresh one.

@@ -148,6 +148,18 @@ describe("the change feed", () => {
     expect((await changes(user)).changes).toEqual([{ type: "upsert", todo: kept }]);
   });
 
+  test("a token past the user's last change (another user's, or from before a restore) is 410: the device starts again", async () => {
+    const [alice, bob] = [newUserId(), newUserId()];
+    for (const title of ["one", "two", "three"]) await created(alice, title);
+    const { next_since: alicesToken } = await changes(alice);
+    await created(bob, "bob's only");
+    const reply = await api.call("GET", `/api/v1/todos/changes?since=${alicesToken}`, { user: bob });
+    expect(reply.status).toBe(410);
+    expect(reply.json.error_code).toBe("SYNC_TOKEN_EXPIRED");
+    const forged = encodeSyncToken({ position: 1000, id: "00000000-0000-0000-0000-000000000000" });
+    expect((await api.call("GET", `/api/v1/todos/changes?since=${forged}`, { user: newUserId() })).status).toBe(410);
+  });
+
   test("model check: devices syncing from any token, between random changes, end with exactly the server's todos", async () => {
     await fc.assert(
       fc.asyncProperty(

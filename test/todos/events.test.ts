@@ -1,5 +1,6 @@
 // GET /api/v1/todos/events: the change feed, live, as server-sent events.
 import { afterAll, describe, expect, test } from "bun:test";
+import { SignJWT } from "jose";
 import type { Todo } from "../../src/todos/model";
 import { forgetOldDeletes } from "../../src/todos/store";
 import { callerHeaders, newUserId, sharedDatabase, suiteApp, testClient } from "../support/api";
@@ -64,6 +65,19 @@ describe("live changes", () => {
     }
   });
 
+  test("a client that stops reading holds the stream back, and gets every change in order once it reads again", async () => {
+    const user = newUserId();
+    const response = await open(user);
+    // Far more than the stream keeps for an unread client (64 KB): it stops reading the feed, then reads on.
+    const description = "x".repeat(2000);
+    const made: string[] = [];
+    for (let i = 0; i < 120; i++) made.push(((await api.create(user, { title: `t${i}`, description })).json as Todo).id);
+    const stream = eventReader(response);
+    const events = await stream.waitFor(made.length, 15_000);
+    expect(events.map((e) => (e.change.type === "upsert" ? e.change.todo.id : e.change.id))).toEqual(made);
+    await stream.cancel();
+  });
+
   test("only the caller's changes: another user's writes never reach the stream", async () => {
     const [alice, bob] = [newUserId(), newUserId()];
     const stream = eventReader(await open(alice));
@@ -113,6 +127,38 @@ describe("live changes", () => {
     expect(await expired.json()).toMatchObject({ error_code: "SYNC_TOKEN_EXPIRED" });
     const malformed = await open(user, { headers: { "last-event-id": "not-a-token" } });
     expect(malformed.status).toBe(400);
+  });
+
+  test("streams opened all at once on a new instance are held to the limit too", async () => {
+    const fresh = suiteApp({ sync: { ...sharedDatabase().config.sync, maxStreamsPerUser: MAX_STREAMS_PER_USER } });
+    const user = newUserId();
+    const headers = await callerHeaders(user);
+    const responses = await Promise.all(
+      Array.from({ length: 3 * MAX_STREAMS_PER_USER }, () =>
+        fresh.handle(new Request("http://localhost/api/v1/todos/events", { headers })),
+      ),
+    );
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(MAX_STREAMS_PER_USER);
+    expect(responses.filter((r) => r.status === 429)).toHaveLength(2 * MAX_STREAMS_PER_USER);
+    await fresh.closeStreams();
+  });
+
+  test("a bearer token valid for weeks keeps its stream open (longer than a timer's longest delay)", async () => {
+    const secret = new TextEncoder().encode("a-development-secret-of-32-bytes!");
+    const bearer = suiteApp({ auth: { mode: "secret", secret, maxLifetimeS: 40 * 86_400 } });
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({ sub: "a-subject-for-weeks" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuedAt(now)
+      .setExpirationTime(now + 30 * 86_400)
+      .sign(secret);
+    const response = await bearer.handle(
+      new Request("http://localhost/api/v1/todos/events", { headers: { authorization: `Bearer ${token}` } }),
+    );
+    expect(response.status).toBe(200);
+    const stream = eventReader(response);
+    expect(await stream.waitForEnd(500)).toBe(false);
+    await bearer.closeStreams();
   });
 
   test("closeStreams (shutdown) ends every stream", async () => {
