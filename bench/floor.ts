@@ -4,7 +4,7 @@
 // without it the comparison would flatter the floor; with more it would be padded.
 // Run by bench/run.ts as `bun bench/floor.ts` with PORT, DATABASE_URL and DB_POOL_MAX.
 import { type BunRequest, SQL } from "bun";
-import { decodeCursor, encodeCursor } from "../src/todos/cursor";
+import { decodeCursor, encodeCursor, filtersDigest } from "../src/todos/cursor";
 
 const sql = new SQL({ url: process.env.DATABASE_URL, max: Number(process.env.DB_POOL_MAX ?? 10) });
 
@@ -123,22 +123,35 @@ Bun.serve({
         if (completed !== null && completed !== "true" && completed !== "false")
           return problem(request, 400, "completed must be true or false.");
         const cursor = query.get("cursor");
-        const after = cursor === null ? undefined : decodeCursor(cursor);
-        if (cursor !== null && !after) return problem(request, 400, "cursor is not a cursor from this service.");
+        const filters = { completed: completed === null ? undefined : completed === "true" };
+        const digest = filtersDigest(filters);
+        const decoded = cursor === null ? undefined : decodeCursor(cursor);
+        if (cursor !== null && (!decoded || decoded.sort !== "created_at" || decoded.order !== "desc" || decoded.filters !== digest))
+          return problem(request, 400, "cursor is not a cursor of this list.");
+        const after = decoded?.position;
+        // As the service: the total the filters match, the user's count when there is no filter.
+        const total =
+          completed === null
+            ? sql`(select users.todo_count from users where users.id = ${userId})`
+            : sql`(select count(*)::int from todos where todos.user_id = ${userId} and todos.is_completed = ${completed === "true"})`;
         // Qualified: a bare created_at here would be the to_char text above, which no index can order.
-        const rows = await sql`select ${todo} from todos where user_id = ${userId}
+        const rows = await sql`select ${todo}, ${total} as total from todos where user_id = ${userId}
           ${completed === null ? sql`` : sql`and is_completed = ${completed === "true"}`}
-          ${after ? sql`and (todos.created_at, todos.id) < (${after.created_at}::timestamptz, ${after.id}::uuid)` : sql``}
+          ${after ? sql`and (todos.created_at, todos.id) < (${after.at}::timestamptz, ${after.id}::uuid)` : sql``}
           order by todos.created_at desc, todos.id desc limit ${limit + 1}`;
-        const items = rows.slice(0, limit);
-        const next_cursor = rows.length > limit ? encodeCursor(items[limit - 1]) : null;
+        const items = rows.slice(0, limit).map(({ total: _, ...item }: Record<string, unknown>) => item);
+        const last = items[limit - 1] as { id: string; created_at: string } | undefined;
+        const next_cursor =
+          rows.length > limit && last
+            ? encodeCursor({ sort: "created_at", order: "desc", filters: digest, position: { id: last.id, at: last.created_at } })
+            : null;
         const headers: Record<string, string> = {};
         if (next_cursor) {
           const next = new URLSearchParams({ limit: String(limit), ...(completed !== null && { completed }), cursor: next_cursor });
           headers.link = `</api/v1/todos?${next}>; rel="next"`;
         }
         // As the service: a strong ETag of the page's bytes, and a 304 when the client's copy is current.
-        const page = JSON.stringify({ items, count: items.length, next_cursor });
+        const page = JSON.stringify({ items, count: items.length, total: rows[0]?.total ?? 0, next_cursor });
         const etag = `"${Bun.hash(page).toString(36)}"`;
         if (request.headers.get("if-none-match") === etag)
           return new Response(null, { status: 304, headers: apiHeaders(request, { ...headers, ...revalidated(etag) }) });

@@ -7,8 +7,8 @@ import { sharedDatabase, testClient } from "./support/api";
 
 const api = testClient();
 const operations = ["createTodo", "listTodos", "getTodo", "updateTodo", "deleteTodo", "getMe"];
-// The change feed and its live stream.
-const syncOperations = ["listTodoChanges", "streamTodoChanges"];
+// The change feed and its live stream; the bulk changes.
+const syncOperations = ["listTodoChanges", "streamTodoChanges", "updateTodos", "deleteTodos"];
 // The todo-app front end's routes (src/tasks/), under a tag of their own.
 const taskOperations = [
   "createTask",
@@ -45,10 +45,18 @@ test("the list's parameters, its page answer and its Link header are documented"
   const { json: doc } = await api.call("GET", "/docs/json");
   const list = doc.paths["/api/v1/todos"].get;
   const parameters = list.parameters.filter((parameter: { in: string }) => parameter.in === "query");
-  expect(parameters.map((parameter: { name: string }) => parameter.name).sort()).toEqual(["completed", "cursor", "limit"]);
+  expect(parameters.map((parameter: { name: string }) => parameter.name).sort()).toEqual([
+    "completed",
+    "cursor",
+    "limit",
+    "order",
+    "priority",
+    "q",
+    "sort",
+  ]);
   const ok = list.responses["200"];
   expect(ok.content["application/json"].schema).toEqual({ $ref: "#/components/schemas/TodoPage" });
-  expect(Object.keys(doc.components.schemas.TodoPage.properties).sort()).toEqual(["count", "items", "next_cursor"]);
+  expect(Object.keys(doc.components.schemas.TodoPage.properties).sort()).toEqual(["count", "items", "next_cursor", "total"]);
   expect(ok.headers.Link).toEqual({ $ref: "#/components/headers/Link" });
   expect(doc.components.headers.Link.description).toContain('rel="next"');
 });
@@ -72,6 +80,7 @@ test("every answer's schema is a named component, and the error codes are listed
   const { json: doc, text } = await api.call("GET", "/docs/json");
   expect(Object.keys(doc.components.schemas).sort()).toEqual(
     [
+      "BulkResult",
       "Caller",
       "ChangePage",
       "FieldError",
@@ -211,11 +220,11 @@ test.skipIf(!hasChromium)(
       await page.waitForSelector(".opblock", { timeout: 15_000 });
       const summaries = await page.$$eval(".opblock-summary-path", (nodes) => nodes.map((n) => n.textContent?.trim()));
       const methods = await page.$$eval(".opblock-summary-method", (nodes) => nodes.map((n) => n.textContent?.trim()));
-      // The five operations and /me, the feed and the stream, and the todo-app's nine.
+      // The five operations and /me, the feed and the stream, the bulk changes, and the todo-app's nine.
       expect(methods.sort()).toEqual(
         [
           ...["DELETE", "GET", "GET", "GET", "PATCH", "POST"],
-          ...["GET", "GET"],
+          ...["GET", "GET", "PATCH", "DELETE"],
           ...["DELETE", "GET", "GET", "GET", "GET", "PUT", "PATCH", "POST", "POST"],
         ].sort(),
       );

@@ -45,7 +45,7 @@ function expectFieldError(reply: Reply, field: string, message?: string) {
 async function expectNothingStored(user: string) {
   const { status, json } = await api.list(user);
   expect(status).toBe(200);
-  expect(json).toEqual({ items: [], count: 0, next_cursor: null });
+  expect(json).toEqual({ items: [], count: 0, total: 0, next_cursor: null });
 }
 
 /** A user with one todo, to prove afterwards that a refused request left it exactly as it was. */
@@ -59,7 +59,7 @@ async function userWithTodo() {
     todo,
     async expectUnchanged() {
       expect((await api.get(user, todo.id)).json).toEqual(todo);
-      expect((await api.list(user)).json).toEqual({ items: [todo], count: 1, next_cursor: null });
+      expect((await api.list(user)).json).toEqual({ items: [todo], count: 1, total: 1, next_cursor: null });
     },
   };
 }
@@ -686,7 +686,7 @@ test("after every hostile request above, a normal create, list, update and get s
   const user = newUserId();
   const created = await api.create(user, { title: "Buy milk", description: "2 litres" });
   expect(created.status).toBe(201);
-  expect((await api.list(user)).json).toEqual({ items: [created.json], count: 1, next_cursor: null });
+  expect((await api.list(user)).json).toEqual({ items: [created.json], count: 1, total: 1, next_cursor: null });
   expect((await api.update(user, created.json.id, { is_completed: true })).status).toBe(200);
   expect((await api.get(user, created.json.id)).json).toEqual({ ...created.json, is_completed: true, updated_at: expect.any(String) });
   expect(({} as { polluted?: unknown }).polluted).toBeUndefined();

@@ -343,6 +343,28 @@ const drive: Record<string, Record<number, () => Promise<Reply>>> = {
     503: () => down.call("DELETE", missing, { user: newUserId() }),
   },
   getMe: callerOnly("/api/v1/me"),
+  updateTodos: {
+    200: async () => {
+      const { user } = await withTodo();
+      return api.call("PATCH", `${TODOS}?all=true`, { user, body: { is_completed: true } });
+    },
+    400: () => api.call("PATCH", TODOS, { user: newUserId(), body: { is_completed: true } }),
+    401: () => bearer.call("PATCH", `${TODOS}?all=true`, { body: { is_completed: true } }),
+    408: () => slow.call("PATCH", `${TODOS}?all=true`, { user: newUserId(), body: neverEnds() }),
+    413: () => api.call("PATCH", `${TODOS}?all=true`, { user: newUserId(), body: huge }),
+    415: () => api.call("PATCH", `${TODOS}?all=true`, { user: newUserId(), body: "x", headers: { "content-type": "text/plain" } }),
+    422: () => api.call("PATCH", `${TODOS}?all=true`, { user: newUserId(), body: {} }),
+    503: () => down.call("PATCH", `${TODOS}?all=true`, { user: newUserId(), body: { is_completed: true } }),
+  },
+  deleteTodos: {
+    200: async () => {
+      const { user } = await withTodo();
+      return api.call("DELETE", `${TODOS}?completed=false`, { user });
+    },
+    400: () => api.call("DELETE", TODOS, { user: newUserId() }),
+    401: () => bearer.call("DELETE", `${TODOS}?all=true`),
+    503: () => down.call("DELETE", `${TODOS}?all=true`, { user: newUserId() }),
+  },
   listTodoChanges: {
     200: async () => {
       const { user } = await withTodo();
@@ -496,9 +518,13 @@ describe("every example in the document is what the service answers", () => {
 
   /** A body the operation accepts, if it takes one. */
   const bodyOf = ({ operationId }: Target) =>
-    ({ createTodo: { title: "shown" }, updateTodo: { is_completed: true }, createTask: { title: "shown" }, replaceTask: replacement })[
-      operationId as "createTodo"
-    ];
+    ({
+      createTodo: { title: "shown" },
+      updateTodo: { is_completed: true },
+      updateTodos: { is_completed: true },
+      createTask: { title: "shown" },
+      replaceTask: replacement,
+    })[operationId as "createTodo"];
   /**
    * The target's path, with {id} a todo of `user`'s (or one nobody has), and {user_id} the subject of
    * `caller` (the owner of the todo, unless another is named).
@@ -531,6 +557,9 @@ describe("every example in the document is what the service answers", () => {
       return shown.call(target.method, path, { user, body: bodyOf(target) });
     },
     badQuery: (target) => shown.call(target.method, `${target.path}?limit=${MAX_PAGE_LIMIT + 1}`, { user: newUserId() }),
+    noFilter: async (target) => shown.call(target.method, target.path, { user: newUserId(), body: bodyOf(target) }),
+    allWithFilter: async (target) =>
+      shown.call(target.method, `${target.path}?all=true&completed=true`, { user: newUserId(), body: bodyOf(target) }),
     badLimit: (target) => shown.call(target.method, `${target.path}?limit=${MAX_FEED_LIMIT + 1}`, { user: newUserId() }),
     forgotten: async (target) => {
       const { user, since } = await forgottenSince();
@@ -590,7 +619,9 @@ describe("every example in the document is what the service answers", () => {
     },
     databaseDown: async (target) => {
       const user = newUserId();
-      return shownDown.call(target.method, await pathOf(target, undefined, user), { user, body: bodyOf(target) });
+      // A bulk change reaches the database only with a filter or all=true.
+      const all = target.operationId.endsWith("Todos") && target.method !== "GET" && target.method !== "POST" ? "?all=true" : "";
+      return shownDown.call(target.method, `${await pathOf(target, undefined, user)}${all}`, { user, body: bodyOf(target) });
     },
     // Bearer mode with the auth server away: its keys cannot be fetched.
     keysAway: async (target) => {

@@ -1,6 +1,6 @@
 // The bench's own database on the server, created fresh and dropped at the end, and its fixtures.
 import { SQL } from "bun";
-import { encodeCursor } from "../../src/todos/cursor";
+import { encodeCursor, filtersDigest } from "../../src/todos/cursor";
 
 export type BenchDatabase = { name: string; url: string; drop(): Promise<void> };
 
@@ -90,7 +90,12 @@ export async function seed(url: string): Promise<Fixtures> {
       ...fixtures,
       singleTodoId: String(single?.id),
       updateTodoIds: updated.map((row) => String(row.id)),
-      deepCursor: encodeCursor({ id: String(deep?.id), created_at: String(deep?.created_at) }),
+      deepCursor: encodeCursor({
+        sort: "created_at",
+        order: "desc",
+        filters: filtersDigest({}),
+        position: { id: String(deep?.id), at: String(deep?.created_at) },
+      }),
     };
   } finally {
     await sql.close();

@@ -13,6 +13,7 @@ import {
 } from "../db/schema";
 import { booleanQuery, describedByUs, positiveIntegerQuery, registerFormat } from "../http/validation";
 import { decodeCursor } from "./cursor";
+import { SORTS } from "./store-pages";
 import { decodeSyncToken } from "./sync-token";
 
 const title = t.String({ format: "visible-text", minLength: 1, maxLength: TITLE_MAX_LENGTH, examples: ["Buy milk"] });
@@ -115,11 +116,17 @@ export const changeTodoHeaders = describedByUs(
 export const todoIdParams = describedByUs(t.Object({ id: t.String({ format: "api-uuid" }) }));
 
 export const DEFAULT_PAGE_LIMIT = 50;
+export const MAX_SEARCH_LENGTH = 100;
 export const MAX_PAGE_LIMIT = 200;
 
 registerFormat("todo-cursor", {
   check: (value) => decodeCursor(value) !== undefined,
   message: "is not a cursor from this service; use next_cursor of the previous page as it is",
+});
+
+registerFormat("priority-list", {
+  check: (value) => value.split(",").every((each) => (PRIORITIES as readonly string[]).includes(each)),
+  message: `must be one or more of ${PRIORITIES.join(", ")}, separated by commas`,
 });
 
 // Unknown parameters are refused: a misspelt filter (`is_completed=true`) would otherwise answer
@@ -135,22 +142,74 @@ export const todoListQuery = describedByUs(
         }),
       ),
       cursor: t.Optional(
-        t.String({ format: "todo-cursor", description: "Where the page starts: next_cursor of the previous page, as is" }),
+        t.String({
+          format: "todo-cursor",
+          description: "Where the page starts: next_cursor of the previous page, as is, with the same sort, order and filters",
+        }),
+      ),
+      sort: t.Optional(
+        t.Union(
+          SORTS.map((sort) => t.Literal(sort)),
+          {
+            description: "created_at (default), updated_at, title (case-insensitive, then id) or priority (High first, then newest)",
+          },
+        ),
+      ),
+      order: t.Optional(
+        t.Union([t.Literal("asc"), t.Literal("desc")], {
+          description: "asc or desc; by default each sort's own: newest first, A to Z, High first",
+        }),
       ),
       completed: t.Optional(booleanQuery("Only completed (true) or open (false) todos; absent: all")),
+      priority: t.Optional(
+        t.String({ format: "priority-list", description: `Only todos of these priorities, e.g. High or High,Medium`, examples: ["High"] }),
+      ),
+      q: t.Optional(
+        t.String({
+          format: "visible-text",
+          minLength: 1,
+          maxLength: MAX_SEARCH_LENGTH,
+          description: `Only todos whose title or description contains this text, case-insensitively; 1 to ${MAX_SEARCH_LENGTH} characters`,
+        }),
+      ),
     },
     { additionalProperties: false },
   ),
 );
 
+// Bulk changes take the list's filters; with none, `all=true` says that every todo is meant.
+const { completed: completedFilter, priority: priorityFilter, q: searchFilter } = todoListQuery.properties;
+export const bulkQuery = describedByUs(
+  t.Object(
+    {
+      completed: completedFilter,
+      priority: priorityFilter,
+      q: searchFilter,
+      all: t.Optional(
+        booleanQuery("true: every todo, when no filter is given (required then, so that no call changes everything by mistake)"),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+);
+
+export const bulkResultModel = t.Object({ count: Type.Integer({ description: "How many todos were changed (or deleted)" }) });
+
 export const todoPageModel = t.Object({
   items: t.Array(todoModel),
   // TypeBox's Type.Integer: Elysia's t.Integer also accepts a numeric string, and is documented as `string | integer`.
   count: Type.Integer({ description: "The number of items in this page" }),
+  total: Type.Integer({ description: "The number of todos the filters match, on every page together" }),
   next_cursor: t.Union([t.String(), t.Null()], { description: "The cursor of the next page; null on the last page" }),
 });
 
-nameSchemas({ Todo: todoModel, TodoPage: todoPageModel, NewTodo: createTodoBody, TodoChanges: updateTodoBody });
+nameSchemas({
+  Todo: todoModel,
+  TodoPage: todoPageModel,
+  NewTodo: createTodoBody,
+  TodoChanges: updateTodoBody,
+  BulkResult: bulkResultModel,
+});
 
 export type Todo = typeof todoModel.static;
 export type NewTodo = typeof createTodoBody.static;

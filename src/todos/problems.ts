@@ -23,6 +23,28 @@ export const preconditionFailed = () =>
     "The todo changed since the version named in If-Match; retrieve it again and reapply your change.",
   );
 
+export const cursorOfAnotherList = () =>
+  new ApiError(400, "VALIDATION_ERROR", "The query is invalid: cursor belongs to a list with another sort, order or filters.", [
+    {
+      field: "cursor",
+      code: "invalid",
+      message: "belongs to a list with another sort, order or filters; send next_cursor with the query of the page it came from",
+    },
+  ]);
+
+export const filterOrAll = () =>
+  new ApiError(
+    400,
+    "VALIDATION_ERROR",
+    "The query is invalid: a bulk change needs a filter (completed, priority or q), or all=true for every todo.",
+    [{ field: "all", code: "required", message: "is required without a filter: all=true changes every todo" }],
+  );
+
+export const allWithFilter = () =>
+  new ApiError(400, "VALIDATION_ERROR", "The query is invalid: all=true means every todo, so it takes no filter.", [
+    { field: "all", code: "not_allowed", message: "is not allowed with a filter: send the filter alone" },
+  ]);
+
 export const syncTokenExpired = () =>
   new ApiError(
     410,

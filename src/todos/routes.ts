@@ -2,13 +2,16 @@
 import { Elysia } from "elysia";
 import { ALWAYS_ANSWERED, BODY_ANSWERED, bodyProblems, documented } from "../api-docs/openapi";
 import type { CallerResolver } from "../auth/caller";
+import type { PRIORITIES } from "../db/schema";
 import { TITLE_MAX_LENGTH } from "../db/schema";
 import { invalidRequest } from "../http/errors";
 import type { BodyLimits } from "../http/json-body";
 import { clientHasCurrent, etagOf, etagOfText, revalidatable } from "../http/preconditions";
 import { guarded, requiredVersions } from "./conditions";
-import { decodeCursor, encodeCursor } from "./cursor";
+import { decodeCursor, encodeCursor, filtersDigest } from "./cursor";
 import {
+  bulkQuery,
+  bulkResultModel,
   changeTodoHeaders,
   createTodoBody,
   createTodoHeaders,
@@ -21,8 +24,11 @@ import {
   todoPageModel,
   updateTodoBody,
 } from "./model";
-import { keyReused, limitReached, todoNotFound, todoProblems } from "./problems";
+import { allWithFilter, cursorOfAnotherList, filterOrAll, keyReused, limitReached, todoNotFound, todoProblems } from "./problems";
 import type { TodoStore, VersionedTodo } from "./store";
+import { NATURAL } from "./store-pages";
+
+type Priority = (typeof PRIORITIES)[number];
 
 // Examples of what the request schemas refuse (the platform describes these answers): built by the
 // function that builds the real answer.
@@ -32,7 +38,19 @@ const refused = {
   list: { 400: { examples: { badQuery: invalidRequest("query", todoListQuery, { limit: String(MAX_PAGE_LIMIT + 1) }) } } },
   create: { 422: { examples: { titleTooLong: invalidRequest("body", createTodoBody, tooLongTitle) } } },
   update: { 422: { examples: { titleTooLong: invalidRequest("body", updateTodoBody, tooLongTitle) } } },
+  bulk: { 400: { examples: { noFilter: filterOrAll(), allWithFilter: allWithFilter() } } },
 };
+
+/** The filters of a bulk change, or the ApiError of a query that names none without all=true (or both). */
+function bulkFilters(query: typeof bulkQuery.static) {
+  const completed = query.completed === undefined ? undefined : String(query.completed) === "true";
+  const filters = { completed, priorities: query.priority?.split(",") as Priority[] | undefined, q: query.q };
+  const filtering = completed !== undefined || filters.priorities !== undefined || filters.q !== undefined;
+  const all = query.all !== undefined && String(query.all) === "true";
+  if (filtering && all) throw allWithFilter();
+  if (!filtering && !all) throw filterOrAll();
+  return filters;
+}
 
 function answersOf(maxTodosPerUser: number, bodyLimits: BodyLimits) {
   const own = todoProblems(maxTodosPerUser);
@@ -77,6 +95,14 @@ function answersOf(maxTodosPerUser: number, bodyLimits: BodyLimits) {
       { 404: own[404], 412: own[412] },
     ),
     remove: documented({ 204: { description: "Deleted" } }, ALWAYS_ANSWERED, refused.byId, { 404: own[404], 412: own[412] }),
+    updateAll: documented(
+      { 200: { description: "How many todos were changed", schema: bulkResultModel } },
+      [...ALWAYS_ANSWERED, ...BODY_ANSWERED],
+      body,
+      refused.bulk,
+      refused.update,
+    ),
+    removeAll: documented({ 200: { description: "How many todos were deleted", schema: bulkResultModel } }, ALWAYS_ANSWERED, refused.bulk),
   };
 }
 
@@ -122,16 +148,34 @@ export function todoRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimit
         const limit = query.limit === undefined ? DEFAULT_PAGE_LIMIT : Number(query.limit);
         // On the wire, and so here, the text "true" or "false" (typed as the boolean a client sends).
         const completedText = query.completed === undefined ? undefined : String(query.completed);
-        const completed = completedText === undefined ? undefined : completedText === "true";
+        const filters = {
+          completed: completedText === undefined ? undefined : completedText === "true",
+          priorities: query.priority?.split(",") as Priority[] | undefined,
+          q: query.q,
+        };
+        const sort = query.sort ?? "created_at";
+        const order = query.order ?? NATURAL[sort];
+        const digest = filtersDigest(filters);
+        const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
         // Validation has checked the cursor already, so a cursor that does not decode here is a bug.
-        const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-        if (query.cursor !== undefined && !after) throw new Error("a validated cursor did not decode");
-        const { items, hasMore } = await store.list(userId, { limit, after, completed });
-        const last = items.at(-1);
-        const next_cursor = hasMore && last ? encodeCursor(last) : null;
-        if (next_cursor) set.headers.link = nextLink(path, { limit: String(limit), completed: completedText, cursor: next_cursor });
+        if (query.cursor !== undefined && !cursor) throw new Error("a validated cursor did not decode");
+        if (cursor && (cursor.sort !== sort || cursor.order !== order || cursor.filters !== digest)) throw cursorOfAnotherList();
+        const { items, hasMore, total, last } = await store.list(userId, { limit, sort, order, filters, after: cursor?.position });
+        const next_cursor = hasMore && last ? encodeCursor({ sort, order, filters: digest, position: last }) : null;
+        if (next_cursor) {
+          const { sort, order, priority, q } = query;
+          set.headers.link = nextLink(path, {
+            limit: String(limit),
+            sort,
+            order,
+            completed: completedText,
+            priority,
+            q,
+            cursor: next_cursor,
+          });
+        }
         // The page is read either way; a client whose copy is current is spared its bytes.
-        const page = JSON.stringify({ items, count: items.length, next_cursor });
+        const page = JSON.stringify({ items, count: items.length, total, next_cursor });
         const etag = etagOfText(page);
         revalidatable(set.headers, etag);
         // The text hashed is the text sent: a Response, so Elysia does not serialize the page a second time.
@@ -153,6 +197,26 @@ export function todoRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimit
         },
       },
     )
+    .patch("", async ({ userId, query, body }) => ({ count: await store.updateAll(userId, bulkFilters(query), body) }), {
+      query: bulkQuery,
+      body: updateTodoBody,
+      parse: "json",
+      response: answers.updateAll.types,
+      detail: {
+        summary: "Change every todo the filters match (all=true: every todo), in one step",
+        operationId: "updateTodos",
+        responses: answers.updateAll.responses,
+      },
+    })
+    .delete("", async ({ userId, query }) => ({ count: await store.removeAll(userId, bulkFilters(query)) }), {
+      query: bulkQuery,
+      response: answers.removeAll.types,
+      detail: {
+        summary: "Delete every todo the filters match (completed=true: clear completed), in one step",
+        operationId: "deleteTodos",
+        responses: answers.removeAll.responses,
+      },
+    })
     .get(
       "/:id",
       async ({ userId, params, headers, set, status }) => {

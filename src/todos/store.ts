@@ -4,7 +4,7 @@
 //
 // Statements are built and prepared once per database, with placeholders: building the SQL is
 // most of the JavaScript a simple call would otherwise spend.
-import { and, desc, eq, gte, is, lt, SQL, sql } from "drizzle-orm";
+import { and, eq, gte, is, lt, SQL, sql } from "drizzle-orm";
 import type { SelectResultFields } from "drizzle-orm/query-builders/select.types";
 import type { Db } from "../db/connect";
 import { rowsOf } from "../db/rows";
@@ -20,8 +20,20 @@ import {
   users,
 } from "../db/schema";
 import { utcText } from "../db/utc";
-import type { TodoPosition } from "./cursor";
 import type { NewTodo, Todo, TodoChange, TodoChanges } from "./model";
+import {
+  type Direction,
+  filtered,
+  filteringOf,
+  filterValues,
+  type ListFilters,
+  type ListPosition,
+  NATURAL,
+  nameOf,
+  prepareCount,
+  preparePage,
+  type Sort,
+} from "./store-pages";
 import type { SyncPosition } from "./sync-token";
 
 // Column names are the API's names, so the driver's rows are already the JSON we answer with.
@@ -60,7 +72,6 @@ const versioned = ({ version, ...todo }: VersionedRow): VersionedTodo => ({ todo
 type Statement = { execute(values: Record<string, unknown>): Promise<unknown> };
 const driverRows = <Row>(statement: Statement, values: Record<string, unknown>) =>
   (statement as unknown as { all(values: Record<string, unknown>): Promise<Row[]> }).all(values);
-const todoRows = (statement: Statement, values: Record<string, unknown>) => driverRows<TodoRow>(statement, values);
 const versionedRows = (statement: Statement, values: Record<string, unknown>) => driverRows<VersionedRow>(statement, values);
 
 const userId = sql.placeholder("userId");
@@ -71,6 +82,9 @@ const ownTodo = and(eq(todos.userId, userId), eq(todos.id, sql.placeholder("id")
 const ownTodoAtVersion = and(ownTodo, sql`${todos.version} = any(${sql.placeholder("ifVersions")}::int[])`);
 const maxTodos = sql.placeholder("maxTodos");
 /** Versions as a Postgres array literal: "{3,4}". */
+/** What a bulk change answers: how many todos it changed. */
+const howMany = { count: sql<number>`count(*)::int`.as("count") };
+
 const versionList = (versions: number[] | undefined) => versions && `{${versions.join(",")}}`;
 
 /**
@@ -225,8 +239,8 @@ function prepareStatements(db: Db) {
   // The count on the users row spares every other delete the walk to that edge.
   const forgetEdge = sql`(select ${todoTombstones.changePosition} from ${todoTombstones} where ${todoTombstones.userId} = ${userId}
     order by ${todoTombstones.changePosition} desc offset ${sql.raw(String(TOMBSTONES_PER_USER - 1))} limit 1)`;
-  const removal = (where: SQL | undefined, name: string) => {
-    const removed = db.$with("removed").as(
+  const removed = (where: SQL | undefined) => {
+    const gone = db.$with("removed").as(
       db
         .delete(todos)
         // Naming the position here takes the user's lock before the todo's, as every change does.
@@ -240,11 +254,11 @@ function prepareStatements(db: Db) {
           db
             .select({
               userId: sql`${userId}::uuid`.as("user_id"),
-              todoId: sql`${removed.id}`.as("todo_id"),
+              todoId: sql`${gone.id}`.as("todo_id"),
               changePosition: sql`${position.next}`.as("change_position"),
               deletedAt: sql`now()`.as("deleted_at"),
             })
-            .from(sql`${removed}, ${position}`),
+            .from(sql`${gone}, ${position}`),
         )
         .returning({ todoId: todoTombstones.todoId }),
     );
@@ -254,29 +268,51 @@ function prepareStatements(db: Db) {
         .where(
           and(
             eq(todoTombstones.userId, userId),
-            sql`exists (select from ${removed})`,
+            sql`exists (select from ${gone})`,
             sql`(select ${position.tombstoneCount} from ${position}) >= ${sql.raw(String(TOMBSTONES_PER_USER))}`,
             sql`${todoTombstones.changePosition} <= ${forgetEdge}`,
           ),
         )
         .returning({ position: todoTombstones.changePosition }),
     );
-    const after = advanced(removed, {
-      todoCount: sql`${users.todoCount} - (select count(*) from ${removed})::int`,
-      tombstoneCount: sql`${users.tombstoneCount} + (select count(*) from ${removed})::int - (select count(*) from ${forgotten})::int`,
+    const after = advanced(gone, {
+      todoCount: sql`${users.todoCount} - (select count(*) from ${gone})::int`,
+      tombstoneCount: sql`${users.tombstoneCount} + (select count(*) from ${gone})::int - (select count(*) from ${forgotten})::int`,
       forgottenThrough: sql`greatest(${users.forgottenThrough}, coalesce((select max(${forgotten.position}) from ${forgotten}), 0))`,
     });
-    return db.with(position, removed, buried, forgotten, after).select({ id: removed.id }).from(removed).prepare(name);
+    return { removed: gone, all: [position, gone, buried, forgotten, after] };
+  };
+  const removal = (where: SQL | undefined, name: string) => {
+    const { removed: gone, all } = removed(where);
+    return db
+      .with(...all)
+      .select({ id: gone.id })
+      .from(gone)
+      .prepare(name);
+  };
+  const removalOfAll = (where: SQL, name: string) => {
+    const { removed: gone, all } = removed(where);
+    return db
+      .with(...all)
+      .select(howMany)
+      .from(gone)
+      .prepare(name);
   };
   const changing = (set: Record<string, SQL>, where: SQL | undefined, name: string) => {
-    const changed = db.$with("changed").as(
+    const changed = changedTodos(set, where);
+    return db.with(position, changed, advanced(changed)).select().from(changed).prepare(name);
+  };
+  const changedTodos = (set: Record<string, SQL>, where: SQL | undefined) =>
+    db.$with("changed").as(
       db
         .update(todos)
         .set({ ...set, version: sql`${todos.version} + 1`, updatedAt: sql`now()`, changePosition: nextPosition })
         .where(where)
         .returning(versionedColumns),
     );
-    return db.with(position, changed, advanced(changed)).select().from(changed).prepare(name);
+  const changingAll = (set: Record<string, SQL>, where: SQL, name: string) => {
+    const changed = changedTodos(set, where);
+    return db.with(position, changed, advanced(changed)).select(howMany).from(changed).prepare(name);
   };
   const toggled = (where: SQL | undefined, name: string) => changing({ isCompleted: sql`not ${todos.isCompleted}` }, where, name);
   return {
@@ -297,18 +333,14 @@ function prepareStatements(db: Db) {
       .from(idempotencyKeys)
       .where(and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, key), gte(idempotencyKeys.createdAt, expiredBefore)))
       .prepare("recall_idempotency_key"),
-    list: {
-      first: preparePage(db, { after: false, byCompletion: false }),
-      after: preparePage(db, { after: true, byCompletion: false }),
-      firstByCompletion: preparePage(db, { after: false, byCompletion: true }),
-      afterByCompletion: preparePage(db, { after: true, byCompletion: true }),
-    },
     get: db.select(versionedColumns).from(todos).where(ownTodo).prepare("get_todo"),
     version: db.select({ version: todos.version }).from(todos).where(ownTodo).prepare("todo_version"),
     remove: removal(ownTodo, "delete_todo"),
     removeAtVersion: removal(ownTodoAtVersion, "delete_todo_if_version"),
     // The flip is computed in the statement, so two toggles at once make two flips, never one lost.
     change: changing,
+    changeAll: changingAll,
+    removeAll: removalOfAll,
     toggle: toggled(ownTodo, "toggle_todo"),
     toggleAtVersion: toggled(ownTodoAtVersion, "toggle_todo_if_version"),
     summary: db
@@ -327,29 +359,6 @@ function prepareStatements(db: Db) {
 }
 
 type Statements = ReturnType<typeof prepareStatements>;
-
-// A page is a seek from a position, never an OFFSET: it reads the page's rows from the index, however
-// deep. One statement per shape, since an `OR` or a NULL test would keep Postgres from seeking either index.
-function preparePage(db: Db, { after, byCompletion }: { after: boolean; byCompletion: boolean }) {
-  // The position is sent as ISO text and cast: the driver's own mapping of a Date parameter is not trusted
-  // to keep the zone and the milliseconds (see createdAtUtc).
-  const position = sql`(${todos.createdAt}, ${todos.id}) < (${sql.placeholder("afterCreatedAt")}::timestamptz, ${sql.placeholder("afterId")}::uuid)`;
-  const name = `list_todos${byCompletion ? "_by_completion" : ""}${after ? "_after" : ""}`;
-  const statement = db
-    .select(todoColumns)
-    .from(todos)
-    .where(
-      and(
-        eq(todos.userId, userId),
-        byCompletion ? eq(todos.isCompleted, sql.placeholder("completed")) : undefined,
-        after ? position : undefined,
-      ),
-    )
-    .orderBy(desc(todos.createdAt), desc(todos.id))
-    .limit(sql.placeholder("limit"))
-    .prepare(name);
-  return { name, statement };
-}
 
 /**
  * The user's changes after `since`, oldest first, at most `limit`: each todo changed since then once,
@@ -399,8 +408,10 @@ export type PlacedChange = { change: TodoChange; at: SyncPosition };
  */
 export type FeedPage = { changes: PlacedChange[]; next: SyncPosition; hasMore: boolean } | "resync";
 
-export type PageRequest = { limit: number; after?: TodoPosition; completed?: boolean };
-export type Page = { items: Todo[]; hasMore: boolean };
+export type PageRequest = { limit: number; sort?: Sort; order?: Direction; filters?: ListFilters; after?: ListPosition };
+/** A page, whether another follows, how many todos the filters match in all, and the last todo's position. */
+export type Page = { items: Todo[]; hasMore: boolean; total: number; last?: ListPosition };
+type PageRow = TodoRow & { total: number; title_key?: string };
 
 // An update sets only the fields sent: one prepared statement per combination (and per whether it
 // is conditional), made on first use. Every update counts a new version and stamps updated_at.
@@ -430,6 +441,21 @@ export type GuardedOutcome<T> = T | "missing" | "version-differs";
 export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { maxTodosPerUser: number }) {
   const statements = prepareStatements(db);
   const updates = new Map<string, ReturnType<typeof prepareUpdate>>();
+  const pages = new Map<string, ReturnType<typeof preparePage>>();
+  const bulkUpdates = new Map<string, ReturnType<Statements["changeAll"]>>();
+  const bulkRemovals = new Map<string, ReturnType<Statements["removeAll"]>>();
+  const counts = new Map<string, ReturnType<typeof prepareCount>>();
+
+  /** How many todos the filters match, for a page that has no row to say it. */
+  async function count(filtering: Parameters<typeof prepareCount>[1], values: Record<string, unknown>): Promise<number> {
+    const key = JSON.stringify(filtering);
+    const statement = counts.get(key) ?? prepareCount(db, filtering);
+    counts.set(key, statement);
+    const [row] = await runQuery("count_todos", () => driverRows<{ total: number | null }>(statement.statement, values), {
+      idempotent: true,
+    });
+    return row?.total ?? 0;
+  }
 
   async function versionOf(userId: string, id: string): Promise<number | undefined> {
     const [row] = await runQuery("todo_version", () => driverRows<{ version: number }>(statements.version, { userId, id }), {
@@ -500,15 +526,65 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
       return row ? { outcome: "created", ...versioned(row) } : { outcome: "limit-reached" };
     },
 
-    /** A page of the user's todos, newest first, starting after `after`; optionally only those with that completion. */
-    async list(userId: string, { limit, after, completed }: PageRequest): Promise<Page> {
-      const { list } = statements;
-      const byCompletion = completed !== undefined;
-      const page = after ? (byCompletion ? list.afterByCompletion : list.after) : byCompletion ? list.firstByCompletion : list.first;
-      // One row more than the page says whether another page follows, without a count.
-      const values = { userId, completed, afterCreatedAt: after?.created_at, afterId: after?.id, limit: limit + 1 };
-      const rows = await runQuery(page.name, () => todoRows(page.statement, values), { idempotent: true });
-      return { items: rows.slice(0, limit), hasMore: rows.length > limit };
+    /** A page of the user's todos in the order asked (newest first by default), filtered, after `after`. */
+    async list(userId: string, { limit, sort = "created_at", order = NATURAL[sort], filters = {}, after }: PageRequest): Promise<Page> {
+      const filtering = filteringOf(filters);
+      const shape = { sort, order, after: after !== undefined, ...filtering };
+      const key = JSON.stringify(shape);
+      const page = pages.get(key) ?? preparePage(db, todoColumns, shape);
+      pages.set(key, page);
+      const values = {
+        ...filterValues(userId, filters),
+        afterId: after?.id,
+        afterAt: after?.at,
+        afterTitle: after?.title,
+        afterPriority: after?.priority,
+        // One row more than the page says whether another page follows.
+        limit: limit + 1,
+      };
+      const rows = await runQuery("list_todos", () => driverRows<PageRow>(page.statement, values), { idempotent: true });
+      const items = rows.slice(0, limit).map(({ total, title_key, ...todo }) => todo);
+      const total = rows[0]?.total ?? (await count(filtering, values));
+      const last = rows[limit - 1] ?? rows.at(-1);
+      const position = last && {
+        id: last.id,
+        at: sort === "updated_at" ? last.updated_at : last.created_at,
+        title: last.title_key,
+        priority: last.priority,
+      };
+      return { items, hasMore: rows.length > limit, total, last: position };
+    },
+
+    /**
+     * Sets `changes` on every todo of the user's the filters match, in one statement (each a new version, all at
+     * one change position); with no filter, on every todo. Returns how many it changed.
+     */
+    async updateAll(userId: string, filters: ListFilters, changes: TodoChanges): Promise<number> {
+      const fields = changeableFields.filter((field) => changes[field] !== undefined);
+      const filtering = filteringOf(filters);
+      const key = `${fields.join()}:${JSON.stringify(filtering)}`;
+      const statement =
+        bulkUpdates.get(key) ??
+        statements.changeAll(
+          Object.fromEntries(fields.map((field) => [changeableColumns[field], sql`${sql.placeholder(field)}`])),
+          filtered(filtering),
+          `update_todos_${fields.join("_")}${nameOf(filtering)}`,
+        );
+      bulkUpdates.set(key, statement);
+      const [row] = await runQuery("update_todos", () =>
+        driverRows<{ count: number }>(statement, { ...changes, ...filterValues(userId, filters) }),
+      );
+      return row?.count ?? 0;
+    },
+
+    /** Deletes every todo of the user's the filters match (with no filter, every todo), in one statement. */
+    async removeAll(userId: string, filters: ListFilters): Promise<number> {
+      const filtering = filteringOf(filters);
+      const key = JSON.stringify(filtering);
+      const statement = bulkRemovals.get(key) ?? statements.removeAll(filtered(filtering), `delete_todos${nameOf(filtering)}`);
+      bulkRemovals.set(key, statement);
+      const [row] = await runQuery("delete_todos", () => driverRows<{ count: number }>(statement, filterValues(userId, filters)));
+      return row?.count ?? 0;
     },
 
     /** The user's changes after `since` (see feedQuery). */

@@ -53,6 +53,7 @@ describe("a valid token", () => {
     expect((await asBearer(attackerToken, "GET", "/api/v1/todos", asVictimHeader)).json).toEqual({
       items: [],
       count: 0,
+      total: 0,
       next_cursor: null,
     });
     expect((await asBearer(attackerToken, "GET", `/api/v1/todos/${secret.id}`, asVictimHeader)).status).toBe(404);
@@ -122,7 +123,7 @@ describe("one subject names one user, and one user is named by one subject", () 
   async function expectNoReach(ownerToken: string, intruderToken: string) {
     const owned = (await asBearer(ownerToken, "POST", "/api/v1/todos", {}, { title: "the owner's" })).json;
     expect((await me(intruderToken)).user_id).not.toBe(owned.user_id);
-    expect((await asBearer(intruderToken)).json).toEqual({ items: [], count: 0, next_cursor: null });
+    expect((await asBearer(intruderToken)).json).toEqual({ items: [], count: 0, total: 0, next_cursor: null });
     expect((await asBearer(intruderToken, "GET", `/api/v1/todos/${owned.id}`)).status).toBe(404);
     expect((await asBearer(intruderToken, "DELETE", `/api/v1/todos/${owned.id}`)).status).toBe(404);
     expect((await asBearer(ownerToken, "GET", `/api/v1/todos/${owned.id}`)).json).toEqual(owned);

@@ -70,7 +70,7 @@ test("a Better Auth user uses all five operations and /me with the token Better 
   expect(created.status).toBe(201);
   expect(created.json).toMatchObject({ title: "Buy milk", description: "2 litres", is_completed: false, user_id: alice.userId });
   const id = created.json.id;
-  expect((await alice.as("GET", "/todos")).json).toEqual({ items: [created.json], count: 1, next_cursor: null });
+  expect((await alice.as("GET", "/todos")).json).toEqual({ items: [created.json], count: 1, total: 1, next_cursor: null });
   expect((await alice.as("GET", `/todos/${id}`)).json).toEqual(created.json);
   const updated = await alice.as("PATCH", `/todos/${id}`, { is_completed: true });
   expect(updated.status).toBe(200);
@@ -85,11 +85,11 @@ test("two Better Auth users never see, change or delete each other's todos", asy
   expect(bob.userId).not.toBe(alice.userId);
   const secret = (await alice.as("POST", "/todos", { title: "alice's" })).json;
 
-  expect((await bob.as("GET", "/todos")).json).toEqual({ items: [], count: 0, next_cursor: null });
+  expect((await bob.as("GET", "/todos")).json).toEqual({ items: [], count: 0, total: 0, next_cursor: null });
   expect((await bob.as("GET", `/todos/${secret.id}`)).status).toBe(404);
   expect((await bob.as("PATCH", `/todos/${secret.id}`, { title: "bob was here" })).status).toBe(404);
   expect((await bob.as("DELETE", `/todos/${secret.id}`)).status).toBe(404);
-  expect((await alice.as("GET", "/todos")).json).toEqual({ items: [secret], count: 1, next_cursor: null });
+  expect((await alice.as("GET", "/todos")).json).toEqual({ items: [secret], count: 1, total: 1, next_cursor: null });
 });
 
 test("another instance of the service, started later, knows the user by the same id and finds their todos", async () => {
@@ -101,6 +101,7 @@ test("another instance of the service, started later, knows the user by the same
   expect((await call(restarted, token, "GET", "/todos", undefined, alice.userId)).json).toEqual({
     items: [todo],
     count: 1,
+    total: 1,
     next_cursor: null,
   });
 });

@@ -94,7 +94,7 @@ describe("list", () => {
   test("a new user has an empty list", async () => {
     const { status, json } = await api.list(newUserId());
     expect(status).toBe(200);
-    expect(json).toEqual({ items: [], count: 0, next_cursor: null });
+    expect(json).toEqual({ items: [], count: 0, total: 0, next_cursor: null });
   });
 
   test("returns only the caller's todos, newest first", async () => {

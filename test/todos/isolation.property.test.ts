@@ -7,6 +7,7 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
 import type { TodoChange } from "../../src/todos/model";
+import { decodeSyncToken } from "../../src/todos/sync-token";
 import { callerHeaders, newUserId, testClient } from "../support/api";
 import { eventReader } from "../support/event-stream";
 
@@ -51,7 +52,7 @@ function expectedItems(model: Model, user: string, completed?: boolean) {
 // Runs hold at most MAX_ACTIONS todos per user, fewer than the default page of 50: one page, no cursor.
 function expectedList(model: Model, user: string) {
   const items = expectedItems(model, user);
-  return { items, count: items.length, next_cursor: null };
+  return { items, count: items.length, total: items.length, next_cursor: null };
 }
 
 // ---- the actions ----
@@ -149,6 +150,9 @@ function newRun() {
   // Keys are small numbers shared by all users, so the same key is often used by several: a key is per user.
   const keyed: { user: string; key: string; body: CreateBody; answer: unknown }[] = [];
   const keySuffix = crypto.randomUUID();
+  // Each user's changes so far: the position their change feed has reached.
+  const positions = new Map<string, number>();
+  const changed = (user: string) => positions.set(user, (positions.get(user) ?? 0) + 1);
 
   const sameRequest = (a: CreateBody, b: CreateBody) =>
     a.title === b.title && (a.description ?? null) === (b.description ?? null) && (a.priority ?? "Medium") === (b.priority ?? "Medium");
@@ -189,6 +193,7 @@ function newRun() {
     expect(json.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(model.has(json.id)).toBe(false);
     model.set(json.id, todo);
+    changed(caller);
     createdIds.push(json.id);
     if (key !== undefined) keyed.push({ user: caller, key, body, answer: json });
   }
@@ -250,6 +255,7 @@ function newRun() {
         const etag = response.headers.get("etag") ?? "";
         expect(etag).not.toBe(own.etag);
         model.set(id, { ...updated, etag, previousEtag: own.etag });
+        changed(caller);
         return;
       }
       case "delete": {
@@ -261,6 +267,7 @@ function newRun() {
         expect(response.status).toBe(204);
         expect(response.text).toBe("");
         model.delete(id);
+        changed(caller);
         return;
       }
     }
@@ -277,7 +284,7 @@ function newRun() {
     let cursor: string | null = null;
     if (cursorOf !== undefined) {
       const lender = users[cursorOf] as string;
-      const lent = await api.list(lender, "limit=1");
+      const lent = await api.list(lender, `limit=1${filter}`);
       cursor = lent.json.next_cursor;
       if (cursor === null) return;
       const position = lent.json.items[0];
@@ -311,6 +318,12 @@ function newRun() {
     const lent = tokenOf !== undefined && tokenOf !== index ? devices[tokenOf]?.since : undefined;
     const device = lent ? { todos: new Map<string, unknown>(), since: lent } : (devices[index] as (typeof devices)[number]);
     const applied: TodoChange[] = [];
+    // A token past the caller's own last change is refused: the device would wait for changes it never gets.
+    if (lent && (decodeSyncToken(lent)?.position ?? 0) > (positions.get(caller) ?? 0)) {
+      const { status, json } = await api.call("GET", `/api/v1/todos/changes?since=${lent}`, { user: caller });
+      expect([status, json.error_code]).toEqual([410, "SYNC_TOKEN_EXPIRED"]);
+      return;
+    }
     for (;;) {
       const query = `limit=${limit}${device.since ? `&since=${device.since}` : ""}`;
       const { status, json } = await api.call("GET", `/api/v1/todos/changes?${query}`, { user: caller });

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
 import fc from "fast-check";
-import { encodeCursor } from "../../src/todos/cursor";
+import { encodeCursor, filtersDigest } from "../../src/todos/cursor";
 import { newUserId, sharedDatabase, testClient } from "../support/api";
 import { queryRows } from "../support/database";
 
@@ -66,7 +66,7 @@ describe("page size", () => {
     expect(first.json.items).toEqual(todos.slice(0, 50).map((todo) => ({ ...todo, description: null })));
     expect(first.json.next_cursor).toBeString();
     const last = await api.list(user, `cursor=${first.json.next_cursor}`);
-    expect(last.json).toEqual({ items: [{ ...todos[50], description: null }], count: 1, next_cursor: null });
+    expect(last.json).toEqual({ items: [{ ...todos[50], description: null }], count: 1, total: 51, next_cursor: null });
     expect(last.headers.get("link")).toBeNull();
   });
 
@@ -112,19 +112,23 @@ describe("the completed filter", () => {
   });
 });
 
+/** A cursor of the default list (newest first, no filter) at this position. */
+const cursorAt = ({ created_at, id }: { created_at: string; id: string }) =>
+  encodeCursor({ sort: "created_at", order: "desc", filters: filtersDigest({}), position: { id, at: created_at } });
+
 describe("the cursor", () => {
-  const aCursor = encodeCursor({ created_at: "2025-06-01T12:00:00.000Z", id: "3f2b6c1e-8a4d-4e8f-9b1a-2c3d4e5f6a7b" });
+  const aCursor = cursorAt({ created_at: "2025-06-01T12:00:00.000Z", id: "3f2b6c1e-8a4d-4e8f-9b1a-2c3d4e5f6a7b" });
 
   test.each([
     ["not base64url", "!!!!"],
     ["truncated", aCursor.slice(0, -1)],
-    ["one character too many", `${aCursor}A`],
+    ["one character too many", `${aCursor}AA`],
     ["padded", `${aCursor}==`],
     ["another version", `B${aCursor.slice(1)}`],
     ["a non-canonical last character", aCursor.slice(0, -1) + String.fromCharCode(aCursor.charCodeAt(aCursor.length - 1) + 1)],
     [
       "a date Postgres cannot take back",
-      encodeCursor({ created_at: "+010000-01-01T00:00:00.000Z", id: "3f2b6c1e-8a4d-4e8f-9b1a-2c3d4e5f6a7b" }),
+      cursorAt({ created_at: "+010000-01-01T00:00:00.000Z", id: "3f2b6c1e-8a4d-4e8f-9b1a-2c3d4e5f6a7b" }),
     ],
     ["empty", ""],
     ["a todo id", "3f2b6c1e-8a4d-4e8f-9b1a-2c3d4e5f6a7b"],
@@ -159,9 +163,9 @@ describe("the cursor", () => {
     const user = newUserId();
     const todos = (await seed(user, 10)).sort(newestFirst);
     const pivot = todos[4] as Todo;
-    const { json } = await api.list(user, `cursor=${encodeCursor(pivot)}`);
+    const { json } = await api.list(user, `cursor=${cursorAt(pivot)}`);
     expect(json.items.map((todo: Todo) => todo.id)).toEqual(todos.slice(5).map((todo) => todo.id));
-    const beforeAll = encodeCursor({ created_at: "9999-12-31T23:59:59.999Z", id: "ffffffff-ffff-ffff-ffff-ffffffffffff" });
+    const beforeAll = cursorAt({ created_at: "9999-12-31T23:59:59.999Z", id: "ffffffff-ffff-ffff-ffff-ffffffffffff" });
     expect((await api.list(user, `cursor=${beforeAll}`)).json.count).toBe(10);
   });
 
