@@ -70,6 +70,10 @@ export const todos = pgTable(
     primaryKey({ name: "todos_pkey", columns: [table.userId, table.id] }),
     // The change feed reads a user's todos from a position on.
     index("todos_user_change_idx").on(table.userId, table.changePosition, table.id),
+    // The list's other orders, each seeking from its position: recently changed, by title, by priority.
+    index("todos_user_updated_idx").on(table.userId, table.updatedAt.desc().nullsFirst(), table.id.desc().nullsFirst()),
+    index("todos_user_title_idx").on(table.userId, sql`lower(${table.title})`, table.id),
+    index("todos_user_priority_idx").on(table.userId, table.priority, table.createdAt.desc().nullsFirst(), table.id.desc().nullsFirst()),
   ],
 );
 
