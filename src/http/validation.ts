@@ -21,6 +21,11 @@ const formats: Record<string, Format> = {
     check: (value: string) => value.isWellFormed() && !CONTROL.test(value) && !BIDI_CONTROL.test(value) && VISIBLE.test(value),
     message: "must contain a visible character, and no control characters, bidirectional overrides or unpaired surrogates",
   },
+  // Text to search for, which may be empty (a search box left blank).
+  "search-text": {
+    check: (value: string) => value.isWellFormed() && !CONTROL.test(value) && !BIDI_CONTROL.test(value),
+    message: "must not contain control characters, bidirectional overrides or unpaired surrogates",
+  },
   "plain-text": {
     check: (value: string) => value.isWellFormed() && !CONTROL_EXCEPT_WHITESPACE.test(value) && !BIDI_CONTROL.test(value),
     message: "must not contain control characters (other than tab and line breaks), bidirectional overrides or unpaired surrogates",

@@ -3,8 +3,8 @@
 import { Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { nameSchemas } from "../api-docs/openapi";
-import { describedByUs } from "../http/validation";
-import { createTodoBody, priority, todoModel } from "../todos/model";
+import { describedByUs, positiveIntegerQuery } from "../http/validation";
+import { createTodoBody, MAX_PAGE_LIMIT, MAX_SEARCH_LENGTH, priority, todoModel } from "../todos/model";
 
 const { title, description, is_completed, created_at, id } = todoModel.properties;
 
@@ -36,8 +36,45 @@ export const replaceTaskBody = describedByUs(
 
 export const taskListModel = t.Object({
   items: t.Array(taskModel),
-  count: Type.Integer({ description: "How many tasks: all of the user's" }),
+  count: Type.Integer({ description: "How many tasks match the filters, on every page together" }),
 });
+
+// The todo-app's own list parameters, with its meanings: a page number and size (without either, every task).
+export const TASK_PAGE_MAX = MAX_PAGE_LIMIT;
+export const taskListQuery = describedByUs(
+  t.Object(
+    {
+      status: t.Optional(
+        t.Union([t.Literal("all"), t.Literal("pending"), t.Literal("completed")], {
+          description: "pending, completed or all (the default)",
+        }),
+      ),
+      priority: t.Optional(priority),
+      search: t.Optional(
+        t.String({
+          format: "search-text",
+          maxLength: MAX_SEARCH_LENGTH,
+          description: `Only tasks whose title or description contains this text, case-insensitively; blank: no search`,
+        }),
+      ),
+      sort_by: t.Optional(
+        t.Union([t.Literal("created_at"), t.Literal("priority"), t.Literal("title")], {
+          description: "created_at (the default), priority (High, Medium, Low; then newest) or title (case-insensitive)",
+        }),
+      ),
+      sort_order: t.Optional(t.Union([t.Literal("asc"), t.Literal("desc")], { description: "desc (the default) or asc" })),
+      page: t.Optional(positiveIntegerQuery({ maximum: 1_000_000, default: 1, description: "The page, from 1; with page_size" })),
+      page_size: t.Optional(
+        positiveIntegerQuery({
+          maximum: TASK_PAGE_MAX,
+          default: 50,
+          description: `Tasks per page, 1 to ${TASK_PAGE_MAX}; 50 when page is given alone. Without page or page_size: every task`,
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+);
 
 export const taskMetricsModel = t.Object({
   total: Type.Integer(),

@@ -18,6 +18,7 @@ import {
   replaceTaskBody,
   type Task,
   taskListModel,
+  taskListQuery,
   taskMetricsModel,
   taskModel,
   taskPathParams,
@@ -66,7 +67,11 @@ function answersOf(maxTodosPerUser: number, bodyLimits: BodyLimits) {
     ),
     list: documented(
       {
-        200: { description: "Every task of the user, newest first", schema: taskListModel, headers: ["ETag", "Cache-Control", "Vary"] },
+        200: {
+          description: "The tasks the filters match, in the order asked; a page of them with page or page_size",
+          schema: taskListModel,
+          headers: ["ETag", "Cache-Control", "Vary"],
+        },
         304: { description: "Not Modified: the ETag in If-None-Match is the list's", headers: ["ETag", "Cache-Control", "Vary"] },
       },
       ALWAYS_ANSWERED,
@@ -134,10 +139,22 @@ export function taskRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimit
     )
     .get(
       "",
-      async ({ userId, subject, headers, set }) => {
-        // Every task: the user has at most MAX_TODOS_PER_USER, read in one statement.
-        const { items } = await store.list(userId, { limit: store.maxTodosPerUser });
-        const list = JSON.stringify({ items: items.map((todo) => taskOf(todo, subject)), count: items.length });
+      async ({ userId, subject, query, headers, set }) => {
+        const filters = {
+          completed: query.status === undefined || query.status === "all" ? undefined : query.status === "completed",
+          priorities: query.priority && [query.priority],
+          // As the todo-app: a blank search is none.
+          q: query.search?.trim() || undefined,
+        };
+        const sort = query.sort_by ?? "created_at";
+        const order = query.sort_order ?? "desc";
+        // Page numbers, as the todo-app counts them: the pages before are read and passed over (a user has at
+        // most MAX_TODOS_PER_USER). Without page or page_size, every task.
+        const paged = query.page !== undefined || query.page_size !== undefined;
+        const size = paged ? Number(query.page_size ?? 50) : store.maxTodosPerUser;
+        const skipped = (Number(query.page ?? 1) - 1) * size;
+        const { items, total } = await store.list(userId, { limit: Math.min(skipped + size, store.maxTodosPerUser), sort, order, filters });
+        const list = JSON.stringify({ items: items.slice(skipped).map((todo) => taskOf(todo, subject)), count: total });
         const etag = etagOfText(list);
         revalidatable(set.headers, etag);
         if (clientHasCurrent(headers["if-none-match"], etag)) {
@@ -148,9 +165,14 @@ export function taskRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimit
       },
       {
         params: userPathParams,
+        query: taskListQuery,
         headers: readTodoHeaders,
         response: answers.list.types,
-        detail: { summary: "List every task, newest first", operationId: "listTasks", responses: answers.list.responses },
+        detail: {
+          summary: "List tasks: filtered, sorted, a page at a time (or all)",
+          operationId: "listTasks",
+          responses: answers.list.responses,
+        },
       },
     )
     .get(
