@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
 import { createApp } from "../src/app";
+import { MAX_PAGE_LIMIT, MAX_SEARCH_LENGTH } from "../src/todos/model";
 import { bearerMode, newUserId, sharedDatabase, testClient } from "./support/api";
 
 const api = testClient();
@@ -527,9 +528,7 @@ describe("11. unknown query parameters: refused by the list, whose parameters me
 describe("12. methods an endpoint does not have", () => {
   test.each([
     ["PUT", "/:id", { title: "replaced" }],
-    ["DELETE", "", undefined],
     ["POST", "/:id", { title: "posted" }],
-    ["PATCH", "", { title: "patched" }],
     ["TRACE", "", undefined],
     ["PROPFIND", "/:id", undefined],
     ["PURGE", "", undefined],
@@ -537,6 +536,129 @@ describe("12. methods an endpoint does not have", () => {
     const { user, todo, expectUnchanged } = await userWithTodo();
     const reply = await api.call(method, TODOS + path.replace(":id", todo.id), { user, body });
     expectProblem(reply, 404, "NOT_FOUND", method);
+    await expectUnchanged();
+  });
+
+  // PATCH and DELETE /api/v1/todos are the bulk changes (issue 29): one sent without a filter must say all=true.
+  test.each([
+    ["PATCH", { title: "patched" }],
+    ["DELETE", undefined],
+  ])("%s /api/v1/todos without a filter or all=true answers 400 naming all, and changes nothing", async (method, body) => {
+    const { user, expectUnchanged } = await userWithTodo();
+    const reply = await api.call(method, TODOS, { user, body });
+    expectProblem(reply, 400, "VALIDATION_ERROR", "all");
+    expect(reply.json.field_errors).toContainEqual(expect.objectContaining({ field: "all" }));
+    await expectUnchanged();
+  });
+});
+
+describe("13. odd searches: each is a 200 with exactly its matches, or a 400 naming q; never a 500", () => {
+  const long = "x".repeat(MAX_SEARCH_LENGTH);
+  // Each odd search below finds exactly the todos it names here, and a search that read %, _ or \ as a pattern
+  // would find more ("axb" for a_b; everything for %).
+  const corpus = [
+    { title: "100% done" },
+    { title: "50%% off", description: "twice" },
+    { title: "\\%literal" },
+    { title: "a_b", description: "snake_case" },
+    { title: "axb" },
+    { title: "C:\\temp", description: "a back\\slash" },
+    { title: "plain", description: "nothing odd here" },
+    { title: "Emoji 😀 party", description: "👍🏽 thumbs up" },
+    { title: "Café" },
+    { title: "Cafe\u0301 decomposed" },
+    { title: "שלום עולם", description: "مرحبا بالعالم" },
+    { title: "Robert'); DROP TABLE todos;--", description: "select * from todos where 1=1" },
+    { title: `<${long}>` },
+  ];
+
+  /** A user with the corpus, and a check that their todos are still exactly as created. */
+  async function userWithCorpus() {
+    const user = newUserId();
+    for (const body of corpus) expect((await api.create(user, body)).status).toBe(201);
+    const { json: stored } = await api.list(user, `limit=${MAX_PAGE_LIMIT}`);
+    expect(stored.total).toBe(corpus.length);
+    return {
+      user,
+      async expectUnchanged() {
+        expect((await api.list(user, `limit=${MAX_PAGE_LIMIT}`)).json).toEqual(stored);
+      },
+    };
+  }
+
+  const titlesOf = (reply: Reply) => reply.json.items.map((todo: { title: string }) => todo.title).sort();
+  const searched = (q: string) => `${TODOS}?q=${encodeURIComponent(q)}&limit=${MAX_PAGE_LIMIT}`;
+
+  const found: [string, string, string[]][] = [
+    ["%", "%", ["100% done", "50%% off", "\\%literal"]],
+    ["_", "_", ["a_b"]],
+    ["a backslash", "\\", ["C:\\temp", "\\%literal"]],
+    ["%%", "%%", ["50%% off"]],
+    ["\\%", "\\%", ["\\%literal"]],
+    ["%_\\ (in nothing)", "%_\\", []],
+    ["a_b (the _ is no wildcard)", "a_b", ["a_b"]],
+    ["a backslash in a description", "k\\s", ["C:\\temp"]],
+    [`${MAX_SEARCH_LENGTH} characters`, long, [`<${long}>`]],
+    ["an emoji", "😀", ["Emoji 😀 party"]],
+    ["an emoji with a skin tone (in a description)", "👍🏽", ["Emoji 😀 party"]],
+    // Matched as stored, code point by code point: no Unicode normalization.
+    ["a precomposed é", "é", ["Café"]],
+    ["e and a combining accent", "e\u0301", ["Cafe\u0301 decomposed"]],
+    ["Hebrew (right to left)", "שלום", ["שלום עולם"]],
+    ["Arabic, in a description", "مرحبا", ["שלום עולם"]],
+    ["SQL", "'); DROP TABLE todos;--", ["Robert'); DROP TABLE todos;--"]],
+    ["SQL that is always true", "' OR '1'='1", []],
+    ["SQL in a description", "where 1=1", ["Robert'); DROP TABLE todos;--"]],
+    ["the end of a title and the start of its description (never matched across the two)", "party👍🏽", []],
+  ];
+
+  test.each(found)("q=%s finds exactly its matches, and changes nothing", async (_, q, titles) => {
+    const { user, expectUnchanged } = await userWithCorpus();
+    const reply = await api.call("GET", searched(q), { user });
+    expect(reply.status).toBe(200);
+    expect(titlesOf(reply)).toEqual([...titles].sort());
+    expect(reply.json).toMatchObject({ count: titles.length, total: titles.length, next_cursor: null });
+    await expectUnchanged();
+  });
+
+  test.each(found)("a bulk change and delete with q=%s reach exactly its matches", async (_, q, titles) => {
+    const { user } = await userWithCorpus();
+    const changed = await api.call("PATCH", `${TODOS}?q=${encodeURIComponent(q)}`, { user, body: { is_completed: true } });
+    expect([changed.status, changed.json]).toEqual([200, { count: titles.length }]);
+    expect(titlesOf(await api.list(user, `completed=true&limit=${MAX_PAGE_LIMIT}`))).toEqual([...titles].sort());
+    const removed = await api.call("DELETE", `${TODOS}?q=${encodeURIComponent(q)}`, { user });
+    expect([removed.status, removed.json]).toEqual([200, { count: titles.length }]);
+    const left = corpus.map((todo) => todo.title).filter((title) => !titles.includes(title));
+    expect(titlesOf(await api.list(user, `limit=${MAX_PAGE_LIMIT}`))).toEqual(left.sort());
+  });
+
+  const refusedSearches = [
+    [`${MAX_SEARCH_LENGTH + 1} characters`, "x".repeat(MAX_SEARCH_LENGTH + 1)],
+    ["NUL", "\u0000"],
+    ["NUL inside text", "do\u0000ne"],
+    ["SOH (\\u0001)", "\u0001"],
+    ["ESC (\\u001b)", "\u001b"],
+    ["DEL (\\u007f)", "\u007f"],
+    ["a C1 control (\\u0085)", "\u0085"],
+    ["a tab", "\t"],
+    ["a line feed", "\n"],
+    ["a carriage return", "\r"],
+    ["a line feed between words", "party\n👍"],
+    ["a combining mark alone", "\u0301"],
+    ["a right-to-left override", "\u202Edone"],
+    ["only spaces", "   "],
+  ];
+
+  test.each(refusedSearches)("q of %s is refused with 400 naming q by the list and by bulk changes, and nothing changes", async (_, q) => {
+    const { user, expectUnchanged } = await userWithCorpus();
+    for (const reply of [
+      await api.call("GET", searched(q), { user }),
+      await api.call("PATCH", `${TODOS}?q=${encodeURIComponent(q)}`, { user, body: { is_completed: true } }),
+      await api.call("DELETE", `${TODOS}?q=${encodeURIComponent(q)}`, { user }),
+    ]) {
+      expectProblem(reply, 400, "VALIDATION_ERROR", "q");
+      expect(reply.json.field_errors).toContainEqual(expect.objectContaining({ field: "q" }));
+    }
     await expectUnchanged();
   });
 });
