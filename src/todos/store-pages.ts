@@ -44,6 +44,11 @@ export const nameOf = (filtering: Pick<PageShape, keyof ListFilters>) =>
     .filter(([, on]) => on)
     .map(([filter]) => `_${filter}`)
     .join("");
+/**
+ * A prepared statement's name: Postgres keeps 63 bytes of it, and two names cut to the same 63 bytes would be one
+ * statement (the Neon driver then fails to prepare the second). A longer name keeps its start and a hash of it all.
+ */
+export const statementName = (name: string) => (name.length <= 63 ? name : `${name.slice(0, 48)}_${Bun.hash(name).toString(36)}`);
 /** The filters' values, as a statement of their shape takes them. */
 export const filterValues = (userId: string, { completed, priorities, q }: ListFilters) => ({
   userId,
@@ -110,7 +115,7 @@ const ordered = ([key, direction]: [AnyPgColumn | SQL, Direction]) => (direction
 const past = (keys: SQL, position: SQL, direction: Direction) => sql`(${keys}) ${sql.raw(direction === "asc" ? ">" : "<")} (${position})`;
 
 export function preparePage(db: Db, todoColumns: Record<string, unknown>, shape: PageShape) {
-  const name = `list_todos_by_${shape.sort}_${shape.order}${shape.after ? "_after" : ""}${nameOf(shape)}`;
+  const name = statementName(`list_todos_by_${shape.sort}_${shape.order}${shape.after ? "_after" : ""}${nameOf(shape)}`);
   const reversed = shape.order !== NATURAL[shape.sort];
   const keys = keysOf[shape.sort].map(([key, direction]): [AnyPgColumn | SQL, Direction] => [key, reversed ? flip(direction) : direction]);
   const columns = pageColumns(todoColumns, shape);
@@ -152,7 +157,7 @@ export function preparePage(db: Db, todoColumns: Record<string, unknown>, shape:
 
 /** The number of todos the filters match, for a page with no rows to carry it. */
 export function prepareCount(db: Db, shape: Pick<PageShape, keyof ListFilters>) {
-  const name = `count_todos${nameOf(shape)}`;
+  const name = statementName(`count_todos${nameOf(shape)}`);
   const { total } = pageColumns({}, { sort: "created_at", order: "desc", after: false, ...shape }) as unknown as { total: SQL.Aliased };
   return { name, statement: db.select({ total }).from(sql`(values (1)) as one_row(x)`).prepare(name) };
 }

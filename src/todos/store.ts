@@ -33,6 +33,7 @@ import {
   prepareCount,
   preparePage,
   type Sort,
+  statementName,
 } from "./store-pages";
 import type { SyncPosition } from "./sync-token";
 
@@ -418,7 +419,7 @@ type PageRow = TodoRow & { total: number; title_key?: string };
 function prepareUpdate(statements: Statements, fields: (keyof TodoChanges)[], conditional: boolean) {
   // Drizzle's types take no bare placeholder in set(); wrapped in sql`` it is the same parameter.
   const set = Object.fromEntries(fields.map((field) => [changeableColumns[field], sql`${sql.placeholder(field)}`]));
-  const name = `update_todo_${fields.join("_")}${conditional ? "_if_version" : ""}`;
+  const name = statementName(`update_todo_${fields.join("_")}${conditional ? "_if_version" : ""}`);
   return { name, statement: statements.change(set, conditional ? ownTodoAtVersion : ownTodo, name) };
 }
 
@@ -568,7 +569,7 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
         statements.changeAll(
           Object.fromEntries(fields.map((field) => [changeableColumns[field], sql`${sql.placeholder(field)}`])),
           filtered(filtering),
-          `update_todos_${fields.join("_")}${nameOf(filtering)}`,
+          statementName(`update_todos_${fields.join("_")}${nameOf(filtering)}`),
         );
       bulkUpdates.set(key, statement);
       const [row] = await runQuery("update_todos", () =>
@@ -581,7 +582,8 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
     async removeAll(userId: string, filters: ListFilters): Promise<number> {
       const filtering = filteringOf(filters);
       const key = JSON.stringify(filtering);
-      const statement = bulkRemovals.get(key) ?? statements.removeAll(filtered(filtering), `delete_todos${nameOf(filtering)}`);
+      const statement =
+        bulkRemovals.get(key) ?? statements.removeAll(filtered(filtering), statementName(`delete_todos${nameOf(filtering)}`));
       bulkRemovals.set(key, statement);
       const [row] = await runQuery("delete_todos", () => driverRows<{ count: number }>(statement, filterValues(userId, filters)));
       return row?.count ?? 0;
