@@ -75,32 +75,45 @@ function changesOf(body: Body): Body | undefined {
   return Object.keys(changes).length > 0 ? changes : undefined;
 }
 
-// The service's keyed create, by hand: claim the key, push out keys past the per-user cap and insert the
-// todo in one statement, else replay.
+// Every change below locks its user's row first, takes the user's next change position and keeps the row's
+// count of todos, in the statement that makes it, as the service does (src/todos/store.ts): the lock makes one
+// user's changes serial, and the trigger on users announces each one (pg_notify) on both sides alike.
+
+// The service's keyed create, by hand: on the locked user row, claim the key, push out keys past the
+// per-user cap and insert the todo in one statement, else replay. A user without a row (who never wrote)
+// gets one, and the create is tried once more.
 async function createWithKey(request: Request, userId: string, title: string, description: string | null, key: string): Promise<Response> {
   if (!KEY.test(key)) return problem(request, 400, "Idempotency-Key must be 1 to 255 visible ASCII characters.");
   const hash = new Bun.CryptoHasher("sha256").update(JSON.stringify([title, description])).digest("hex");
-  const [created] = await sql`
-    with new_user as (insert into users (id) values (${userId}) on conflict do nothing),
-    claimed as (
-      insert into idempotency_keys (user_id, key, request_hash, todo_id)
-      select ${userId}, ${key}, ${hash}, gen_random_uuid()
-      where (select count(*) from (select from todos where user_id = ${userId} limit 10000) as existing) < 10000
-      on conflict (user_id, key) do update set request_hash = excluded.request_hash, todo_id = excluded.todo_id, created_at = now()
-        where idempotency_keys.created_at < now() - interval '24 hours'
-      returning todo_id),
-    -- As the service: a user keeps at most 1,000 keys, the oldest pushed out (src/todos/store.ts).
-    evicted as (delete from idempotency_keys where user_id = ${userId} and key = any(array(
-      select key from idempotency_keys where user_id = ${userId} and key <> ${key} and created_at <= (
-        select created_at from idempotency_keys where user_id = ${userId} order by created_at desc offset 999 limit 1)
-      order by created_at limit 10 for update skip locked)))
-    insert into todos (id, user_id, title, description)
-    select todo_id, ${userId}, ${title}, ${description} from claimed
-    returning ${todo}, version`;
-  if (created) return withEtag(request, created, 201);
-  const [record] = await sql`
-    select request_hash, todo_id, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at
-    from idempotency_keys where user_id = ${userId} and key = ${key} and created_at >= now() - interval '24 hours'`;
+  let record: { request_hash: string; todo_id: string; created_at: string } | undefined;
+  for (let pass = 1; pass <= 2 && !record; pass++) {
+    const [created] = await sql`
+      with position as (select change_position + 1 as next, todo_count from users where id = ${userId} for update),
+      claimed as (
+        insert into idempotency_keys (user_id, key, request_hash, todo_id, created_at)
+        select ${userId}, ${key}, ${hash}, gen_random_uuid(), now() from position where position.todo_count < 10000
+        on conflict (user_id, key) do update set request_hash = excluded.request_hash, todo_id = excluded.todo_id, created_at = excluded.created_at
+          where idempotency_keys.created_at < now() - interval '24 hours'
+        returning todo_id),
+      -- As the service: a user keeps at most 1,000 keys, the oldest pushed out.
+      evicted as (delete from idempotency_keys where user_id = ${userId} and exists (select from position) and key = any(array(
+        select key from idempotency_keys where user_id = ${userId} and created_at <= (
+          select created_at from idempotency_keys where user_id = ${userId} order by created_at desc nulls last offset 999 limit 1)
+          and key <> ${key}
+        order by created_at asc nulls first limit 10))),
+      made as (
+        insert into todos (id, user_id, title, description, change_position)
+        select todo_id, ${userId}, ${title}, ${description}, next from position, claimed
+        returning ${todo}, version),
+      advanced as (update users set change_position = change_position + 1, todo_count = todo_count + 1
+        where id = ${userId} and exists (select from made))
+      select * from made`;
+    if (created) return withEtag(request, created, 201);
+    [record] = await sql`
+      select request_hash, todo_id, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at
+      from idempotency_keys where user_id = ${userId} and key = ${key} and created_at >= now() - interval '24 hours'`;
+    if (!record && pass === 1) await sql`insert into users (id) values (${userId}) on conflict do nothing`;
+  }
   if (!record) return problem(request, 409, "You already have 10000 todos.");
   if (record.request_hash !== hash) return problem(request, 422, "This Idempotency-Key was used with another body.");
   const { todo_id: id, created_at } = record;
@@ -126,7 +139,7 @@ Bun.serve({
         const filters = { completed: completed === null ? undefined : completed === "true" };
         const digest = filtersDigest(filters);
         const decoded = cursor === null ? undefined : decodeCursor(cursor);
-        if (cursor !== null && (!decoded || decoded.sort !== "created_at" || decoded.order !== "desc" || decoded.filters !== digest))
+        if (cursor !== null && (decoded?.sort !== "created_at" || decoded.order !== "desc" || decoded.filters !== digest))
           return problem(request, 400, "cursor is not a cursor of this list.");
         const after = decoded?.position;
         // As the service: the total the filters match, the user's count when there is no filter.
@@ -166,12 +179,16 @@ Bun.serve({
         }
         const key = request.headers.get("idempotency-key");
         if (key !== null) return createWithKey(request, userId, body.title, (body.description as string | null | undefined) ?? null, key);
-        // The service's default MAX_TODOS_PER_USER, checked in the inserting statement as the service does.
+        // One statement, as the service's: the user's row made or locked, counting the todo against the
+        // service's default MAX_TODOS_PER_USER and taking the next change position, then the todo at it.
         const [created] = await sql`
-          with new_user as (insert into users (id) values (${userId}) on conflict do nothing)
-          insert into todos (user_id, title, description)
-          select ${userId}, ${body.title}, ${body.description ?? null}
-          where (select count(*) from (select from todos where user_id = ${userId} limit 10000) as existing) < 10000
+          with counted as (
+            insert into users (id, change_position, todo_count) values (${userId}, 1, 1)
+            on conflict (id) do update set change_position = users.change_position + 1, todo_count = users.todo_count + 1
+              where users.todo_count < 10000
+            returning change_position as next)
+          insert into todos (user_id, title, description, change_position)
+          select ${userId}, ${body.title}, ${body.description ?? null}, next from counted
           returning ${todo}, version`;
         if (!created) return problem(request, 409, "You already have 10000 todos.");
         return withEtag(request, created, 201);
@@ -198,12 +215,30 @@ Bun.serve({
         const changes = body && changesOf(body);
         if (!changes) return problem(request, 422, "The body must set title, description or is_completed.");
         const [updated] = await sql`
-          update todos set ${sql(changes)}, version = version + 1, updated_at = now()
-          where user_id = ${userId} and id = ${request.params.id} returning ${todo}, version`;
+          with position as (select change_position + 1 as next from users where id = ${userId} for update),
+          changed as (
+            update todos set ${sql(changes)}, version = version + 1, updated_at = now(), change_position = (select next from position)
+            where user_id = ${userId} and id = ${request.params.id} returning ${todo}, version),
+          advanced as (update users set change_position = change_position + 1 where id = ${userId} and exists (select from changed))
+          select * from changed`;
         return updated ? withEtag(request, updated) : notFound(request);
       }),
       DELETE: asCaller(async (request, userId) => {
-        const deleted = await sql`delete from todos where user_id = ${userId} and id = ${request.params.id} returning id`;
+        // As the service: a tombstone at the user's next position; a user who already has 10,000 forgets the oldest.
+        const deleted = await sql`
+          with position as (select change_position + 1 as next, tombstone_count from users where id = ${userId} for update),
+          removed as (delete from todos where user_id = ${userId} and id = ${request.params.id} and exists (select from position) returning id),
+          buried as (insert into todo_tombstones (user_id, todo_id, change_position) select ${userId}, removed.id, next from removed, position),
+          forgotten as (delete from todo_tombstones
+            where user_id = ${userId} and exists (select from removed) and (select tombstone_count from position) >= 10000
+              and change_position <= (select change_position from todo_tombstones where user_id = ${userId}
+                order by change_position desc offset 9999 limit 1)
+            returning change_position),
+          advanced as (update users set change_position = change_position + 1, todo_count = todo_count - (select count(*) from removed)::int,
+              tombstone_count = tombstone_count + (select count(*) from removed)::int - (select count(*) from forgotten)::int,
+              forgotten_through = greatest(forgotten_through, coalesce((select max(change_position) from forgotten), 0))
+            where id = ${userId} and exists (select from removed))
+          select id from removed`;
         return deleted.length > 0 ? new Response(null, { status: 204, headers: apiHeaders(request) }) : notFound(request);
       }),
     },

@@ -4,14 +4,16 @@
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { startNeonRelay } from "../test/support/neon-relay";
-import { checkSameAnswers, type Probe } from "./lib/check";
-import { createBenchDatabase, type Fixtures, postgresVersion, seed } from "./lib/database";
+import { exportBaseline } from "./lib/baseline";
+import { checkSameAnswers, checkSameWrites, checkStatuses, type Probe } from "./lib/check";
+import { createBenchDatabase, postgresVersion } from "./lib/database";
+import { cursorAfter, deleteUserIndex, type Fixtures, numberedTodoId, type SeedShape, seed } from "./lib/fixtures";
 import { measureIdTiming } from "./lib/id-timing";
 import { type Comparison, compare, launchComparisons, type ObservabilityResult, tracedCases } from "./lib/observability";
 import { type OpenLoopResult, runOpenLoop } from "./lib/open-loop";
 import { measureOutage } from "./lib/outage";
 import { type CpuPerRequest, countCpu, type Launched, launch, logDir, readMemory, sampleRss, waitForOk } from "./lib/processes";
-import { type Pair, type Results, renderMarkdown, totalErrors } from "./lib/report";
+import { type BaselineResult, type Pair, type Results, renderMarkdown, totalErrors } from "./lib/report";
 import { readSettings, type Settings } from "./lib/settings";
 import { measureStartup, postgresRestart, serviceScript, summarise, timeFirstAnswers } from "./lib/startup";
 import { type ClosedLoopResult, type Load, runWrk } from "./lib/wrk";
@@ -32,6 +34,10 @@ type Case = {
   openLoop?: boolean;
   /** Concurrent connections when not the settings' (the memory case: 16 clients). */
   connections?: number;
+  /** Each request deletes a todo of its own under this path (bench/wrk.lua), for userIds in turn. */
+  numberedPath?: string;
+  /** Puts back what the case changes, before each of its runs (see Load). */
+  prepare?: () => Promise<void>;
 };
 
 /** The case whose peak resident memory is reported against the 150 MB target. */
@@ -41,7 +47,10 @@ const floorScript = fileURLToPath(new URL("./floor.ts", import.meta.url));
 const resultsFile = fileURLToPath(new URL("./results.md", import.meta.url));
 const log = (line: string) => console.error(line);
 
-function defineCases(f: Fixtures): Case[] {
+/** The fixtures, and the cursor after the 50,000th newest todo of user100k as the service writes it. */
+type Seeded = Fixtures & { deepCursor: string };
+
+function defineCases(f: Seeded): Case[] {
   return [
     { name: "retrieve one", method: "GET", paths: [`/api/v1/todos/${f.singleTodoId}`], userId: () => f.singleUser, openLoop: true },
     // The seeded todo was never changed: version 1.
@@ -80,20 +89,52 @@ function defineCases(f: Fixtures): Case[] {
       body: JSON.stringify({ title: "Benchmark todo", description: "Created by bun run bench" }),
       uniqueKeys: true,
     },
-    // Each request changes the next of 1000 todos. Postgres writes a new row version even when the
+    // Issue 28: a create costs the same for a user with 9,000 todos as for a new one. Both cases have the same
+    // shape (64 users in turn, shared by both sides, put back before each run), so only the users' todos differ.
+    {
+      name: "create for users with 9000 todos",
+      method: "POST",
+      paths: ["/api/v1/todos"],
+      userId: () => f.heavyCreators[0] as string,
+      userIds: () => f.heavyCreators,
+      body: JSON.stringify({ title: "Benchmark todo", description: "Created by bun run bench" }),
+      prepare: f.restoreHeavyCreators,
+    },
+    {
+      name: "create for new users",
+      method: "POST",
+      paths: ["/api/v1/todos"],
+      userId: () => f.newCreators[0] as string,
+      userIds: () => f.newCreators,
+      body: JSON.stringify({ title: "Benchmark todo", description: "Created by bun run bench" }),
+      prepare: f.restoreNewCreators,
+    },
+    // Each request changes the next of 1000 todos, each of its own user: every change locks its user's row, so
+    // writers on one user's todos would queue on that lock. Postgres writes a new row version even when the
     // value does not change, so a constant body is a real write every time.
     {
       name: "update",
       method: "PATCH",
       paths: f.updateTodoIds.map((id) => `/api/v1/todos/${id}`),
-      userId: () => f.updateUser,
+      userId: () => f.updateUsers[0] as string,
+      userIds: () => f.updateUsers,
       body: '{"is_completed":true}',
+    },
+    // Each request deletes a todo of its own, of 1000 users in turn; all are put back before each run.
+    {
+      name: "delete",
+      method: "DELETE",
+      paths: ["/api/v1/todos"],
+      numberedPath: "/api/v1/todos/",
+      userId: () => f.deleteUsers[0] as string,
+      userIds: () => f.deleteUsers,
+      prepare: f.refillDeletable,
     },
   ];
 }
 
 /** Every case once on each side, plus the answers that must match exactly. */
-function probesFor(f: Fixtures): Probe[] {
+function probesFor(f: Seeded): Probe[] {
   const base = { userId: f.singleUser, path: `/api/v1/todos/${f.singleTodoId}` };
   return [
     { name: "retrieve one", method: "GET", status: 200, ...base },
@@ -120,9 +161,19 @@ function probesFor(f: Fixtures): Probe[] {
       name: "update",
       method: "PATCH",
       path: `/api/v1/todos/${f.updateTodoIds[0]}`,
-      userId: f.updateUser,
+      userId: f.updateUsers[0] as string,
       body: '{"is_completed":false}',
       status: 200,
+    },
+    // Two of the delete case's todos, one for each side (a run puts them back).
+    {
+      name: "delete",
+      method: "DELETE",
+      path: `/api/v1/todos/${numberedTodoId(0, 1)}`,
+      userId: f.deleteUsers[deleteUserIndex(0, 1, f.deleteUsers.length)] as string,
+      floorPath: `/api/v1/todos/${numberedTodoId(0, 2)}`,
+      floorUserId: f.deleteUsers[deleteUserIndex(0, 2, f.deleteUsers.length)] as string,
+      status: 204,
     },
     { name: "another user's todo", method: "GET", path: base.path, userId: f.user50, status: 404 },
   ];
@@ -150,14 +201,18 @@ const loadOf = (c: Case, target: Target, process: Launched): Load => ({
   headers: c.headers,
   // Distinct per side and per run, so no round replays another's keys.
   uniqueKeyPrefix: c.uniqueKeys ? `${target}-${crypto.randomUUID()}` : undefined,
+  numberedPath: c.numberedPath,
+  prepare: c.prepare,
 });
 
 type CaseResult = {
   closed: Pair<ClosedLoopResult>;
   ratios: number[];
+  rounds: Pair<number[]>;
   cpu: Pair<CpuPerRequest>;
   open?: Pair<OpenLoopResult>;
   peakRssMb: Pair<number>;
+  baseline?: BaselineResult;
 };
 
 /** The middle value: with three rounds, one lucky (or unlucky) round cannot move it. */
@@ -189,42 +244,73 @@ async function measureObservability(
   into.tracing.push(tracing);
 }
 
+/** BENCH_BASELINE's service on its own database, and the same cases defined on that database's fixtures. */
+type Baseline = { commit: string; process: Launched; cases: Case[] };
+type Side = "service" | "floor" | "baseline";
+
 /**
  * One case, everything: the closed loop on both sides back to back (so a burst of background load hits both
- * alike; rounds alternate who goes first; each side's median round is reported, and the ratio of each round's
- * pair), then the open loop. The first round warms each side up longer: with 3 s, the service's first round of
- * every case was its slowest, by up to a quarter (its JIT had not yet compiled that route), and the floor's was not. Reads run before the write cases grow the table, so every read is measured on the
- * seeded data.
+ * alike; the order rotates from round to round; each side's median round is reported, and the ratio of each
+ * round's pair), then the open loop. The first round warms each side up longer: with 3 s, the service's first
+ * round of every case was its slowest, by up to a quarter (its JIT had not yet compiled that route), and the
+ * floor's was not. Reads run before the write cases grow the table, so every read is measured on the seeded data.
+ * With a baseline, it takes its turn in every round too, with the case as defined on its own database.
  */
-async function runCase(settings: Settings, c: Case, processes: Pair<Launched>): Promise<CaseResult> {
+async function runCase(settings: Settings, c: Case, processes: Pair<Launched>, baseline?: Baseline): Promise<CaseResult> {
   const shape = { connections: c.connections ?? settings.connections, threads: settings.threads };
-  const rounds: Pair<ClosedLoopResult[]> = { service: [], floor: [] };
+  const baselineCase = baseline?.cases.find(({ name }) => name === c.name);
+  // The baseline plays the service's part on its own database: the service's creators there, say.
+  const sides: { side: Side; process: Launched; load: () => Load }[] = [
+    { side: "service", process: processes.service, load: () => loadOf(c, "service", processes.service) },
+    { side: "floor", process: processes.floor, load: () => loadOf(c, "floor", processes.floor) },
+  ];
+  if (baseline && baselineCase) {
+    sides.push({ side: "baseline", process: baseline.process, load: () => loadOf(baselineCase, "service", baseline.process) });
+  }
+  const rounds: Record<Side, ClosedLoopResult[]> = { service: [], floor: [], baseline: [] };
   const peakRssMb = { service: 0, floor: 0 };
-  const cpu: Pair<CpuPerRequest[]> = { service: [], floor: [] };
+  const cpu: Record<Side, CpuPerRequest[]> = { service: [], floor: [], baseline: [] };
   for (let round = 0; round < settings.rounds; round++) {
-    for (const target of round % 2 === 0 ? (["service", "floor"] as const) : (["floor", "service"] as const)) {
-      const load = loadOf(c, target, processes[target]);
+    const first = round % sides.length;
+    for (const { side, process: launched, load: loadNow } of [...sides.slice(first), ...sides.slice(0, first)]) {
+      const load = loadNow();
       const warmupS = round === 0 ? Math.max(settings.warmupS, settings.firstWarmupS) : settings.warmupS;
-      if (warmupS > 0) await runWrk(load, { ...shape, durationS: warmupS });
-      const sampler = sampleRss(processes[target].proc.pid);
-      const cpuCount = await countCpu(processes[target].proc.pid);
+      if (warmupS > 0) {
+        await load.prepare?.();
+        await runWrk(load, { ...shape, durationS: warmupS });
+      }
+      await load.prepare?.();
+      const sampler = sampleRss(launched.proc.pid);
+      const cpuCount = await countCpu(launched.proc.pid);
       const result = await runWrk(load, { ...shape, durationS: settings.durationS });
-      cpu[target].push(await cpuCount.stop(result.requests));
-      peakRssMb[target] = Math.max(peakRssMb[target], await sampler.stop());
+      cpu[side].push(await cpuCount.stop(result.requests));
+      const peak = await sampler.stop();
+      if (side !== "baseline") peakRssMb[side] = Math.max(peakRssMb[side], peak);
       log(
-        `  ${c.name} · ${target}: ${Math.round(result.rps)} req/s, ${summary(result.p50Ms, result.p99Ms, result.httpErrors + result.socketErrors)}`,
+        `  ${c.name} · ${side}: ${Math.round(result.rps)} req/s, ${summary(result.p50Ms, result.p99Ms, result.httpErrors + result.socketErrors)}${result.socketErrors > 0 ? ` (${result.socketErrors} on the socket)` : ""}`,
       );
-      rounds[target].push(result);
+      rounds[side].push(result);
     }
   }
   const closed = { service: median(rounds.service, (run) => run.rps), floor: median(rounds.floor, (run) => run.rps) };
-  const ratios = rounds.service.map((run, round) => run.rps / (rounds.floor[round] as ClosedLoopResult).rps);
+  const ratiosTo = (other: ClosedLoopResult[]) => rounds.service.map((run, round) => run.rps / (other[round] as ClosedLoopResult).rps);
   const medianCpu = (runs: CpuPerRequest[]) => ({
     processUs: median(runs, (run) => run.processUs).processUs,
     machineUs: median(runs, (run) => run.machineUs).machineUs,
   });
   const open = c.openLoop ? await runOpenLoops(settings, c, processes, closed.service.rps) : undefined;
-  return { closed, ratios, cpu: { service: medianCpu(cpu.service), floor: medianCpu(cpu.floor) }, open, peakRssMb };
+  return {
+    closed,
+    ratios: ratiosTo(rounds.floor),
+    rounds: { service: rounds.service.map((run) => run.rps), floor: rounds.floor.map((run) => run.rps) },
+    cpu: { service: medianCpu(cpu.service), floor: medianCpu(cpu.floor) },
+    open,
+    peakRssMb,
+    baseline:
+      baseline && rounds.baseline.length > 0
+        ? { commit: baseline.commit, result: median(rounds.baseline, (run) => run.rps), ratios: ratiosTo(rounds.baseline) }
+        : undefined,
+  };
 }
 
 /** Both sides at the same fixed rate: a share of what the service sustained in the closed loop. */
@@ -268,6 +354,27 @@ async function measureStartups(settings: Settings, databaseUrl: string) {
   }
 }
 
+/**
+ * BENCH_BASELINE's service: that commit exported, started on a database of its own (its migrations run), seeded
+ * with the same fixtures as the schema it has, and checked to answer the probes as the API does.
+ */
+async function startBaseline(settings: Settings, ref: string, shape: SeedShape, cleanups: (() => Promise<void>)[]): Promise<Baseline> {
+  const tree = await exportBaseline(ref);
+  cleanups.push(async () => tree.remove());
+  const database = await createBenchDatabase(settings.adminUrl);
+  cleanups.push(database.drop);
+  log(`baseline ${ref} (${tree.commit.slice(0, 12)}): database ${database.name}; starting its service`);
+  const env = { DATABASE_URL: database.url, DATABASE_DRIVER: "bun", LOG_LEVEL: "warn", DB_POOL_MAX: String(settings.poolMax) };
+  const baseline = launch(tree.script, env, "baseline");
+  cleanups.push(baseline.stop);
+  await waitForOk(baseline, "/ready");
+  const seeded = await seed(database.url, shape);
+  cleanups.push(seeded.close);
+  const fixtures = { ...seeded, deepCursor: await cursorAfter(baseline.baseUrl, seeded.user100k, 50_000) };
+  await checkStatuses(baseline.baseUrl, probesFor(fixtures));
+  return { commit: tree.commit, process: baseline, cases: defineCases(fixtures) };
+}
+
 async function main(settings: Settings, cleanups: (() => Promise<void>)[]): Promise<Results> {
   const machine = await describeMachine(settings);
   const database = await createBenchDatabase(settings.adminUrl);
@@ -284,7 +391,12 @@ async function main(settings: Settings, cleanups: (() => Promise<void>)[]): Prom
   const firstStart = summarise("Postgres, Bun SQL driver (first start: empty database, migrations run)", [
     await timeFirstAnswers(service, crypto.randomUUID()),
   ]);
-  const fixtures = await seed(database.url);
+  const seedShape = { threads: settings.threads, longestRunS: Math.max(settings.durationS, settings.warmupS, settings.firstWarmupS) };
+  const seedingStarted = performance.now();
+  const seeded = await seed(database.url, seedShape);
+  cleanups.push(seeded.close);
+  log(`seeded in ${((performance.now() - seedingStarted) / 1000).toFixed(0)} s`);
+  const fixtures = { ...seeded, deepCursor: await cursorAfter(service.baseUrl, seeded.user100k, 50_000) };
   const floor = launch(floorScript, { DATABASE_URL: database.url, DB_POOL_MAX: poolMax }, "floor");
   cleanups.push(floor.stop);
   const floorAnsweredAt = await waitForOk(floor, "/api/v1/todos", { "x-user-id": fixtures.user50 });
@@ -303,24 +415,28 @@ async function main(settings: Settings, cleanups: (() => Promise<void>)[]): Prom
   const idle = { service: await readMemory(service.proc.pid), floor: await readMemory(floor.proc.pid) };
 
   await checkSameAnswers(service.baseUrl, floor.baseUrl, probesFor(fixtures));
-  log("the service and the floor give the same answers; load:");
+  await checkSameWrites(service.baseUrl, floor.baseUrl, database.url);
+  log("the service and the floor give the same answers and leave the same rows");
+  const baseline = settings.baseline ? await startBaseline(settings, settings.baseline, seedShape, cleanups) : undefined;
+  log("load:");
   const closedLoop: Results["closedLoop"] = [];
   const openLoop: Results["openLoop"] = [];
   let memoryCasePeakRssMb = { service: 0, floor: 0 };
   const chosen = (c: Case) => settings.cases.length === 0 || settings.cases.some((part) => c.name.toLowerCase().includes(part));
   for (const c of defineCases(fixtures).filter(chosen)) {
-    const { closed, ratios, cpu, open, peakRssMb } = await runCase(settings, c, processes);
-    closedLoop.push({ name: c.name, result: closed, ratios, cpu });
+    const { closed, ratios, rounds, cpu, open, peakRssMb, baseline: againstBaseline } = await runCase(settings, c, processes, baseline);
+    closedLoop.push({ name: c.name, result: closed, ratios, rounds, cpu, baseline: againstBaseline });
     if (open) openLoop.push({ name: c.name, result: open });
     if (c.name === memoryCase) memoryCasePeakRssMb = peakRssMb;
     await measureObservability(settings, c, processes, comparison, observability);
   }
+  // Issue 28's event latency and memory per idle stream go here once the event stream exists (bench/README.md).
   observability.spansReceived = comparison.spansReceived();
   await comparison.stop();
   const hwm = { service: (await readMemory(service.proc.pid)).hwmMb, floor: (await readMemory(floor.proc.pid)).hwmMb };
   log("another user's id against a missing one:");
   const idTiming = await measureIdTiming(service.baseUrl, fixtures.user50, fixtures.singleTodoId);
-  await Promise.all([service.stop(), floor.stop()]);
+  await Promise.all([service.stop(), floor.stop(), baseline?.process.stop()]);
 
   log("start-up:");
   const startup = [firstStart, ...(await measureStartups(settings, database.url)), floorStart];

@@ -105,6 +105,44 @@ if key_prefix then
   end
 end
 
+-- Each request deletes a todo of its own: the n-th request of thread t deletes the todo with the id
+-- numberedTodoId(t, n) of bench/lib/fixtures.ts, which the bench seeded for the user deleteUserIndex(t, n)
+-- of the users file. As for the keys above: each user's request formatted once around a marker where the
+-- id goes, and a request is two concatenations.
+local numbered_path = os.getenv("WRK_NUMBERED_PATH")
+if numbered_path then
+  local threads = 0
+  function setup(thread)
+    thread:set("thread_number", threads)
+    threads = threads + 1
+  end
+  local users_file = os.getenv("WRK_USERS_FILE")
+  local marker = "\0ID\0"
+  function init(args)
+    before, after = {}, {}
+    for user in io.lines(users_file) do
+      local headers = {}
+      for name, value in pairs(wrk.headers) do
+        headers[name] = value
+      end
+      headers["X-User-Id"] = user
+      local request = wrk.format(nil, numbered_path .. marker, headers)
+      local at = request:find(marker, 1, true)
+      before[#before + 1] = request:sub(1, at - 1)
+      after[#after + 1] = request:sub(at + #marker)
+    end
+    id_stem = string.format("%08x-0000-4000-8000-", thread_number)
+    -- 7919 as in deleteUserIndex: threads start far apart in the users.
+    first_user = thread_number * 7919
+    sent = 0
+  end
+  function request()
+    sent = sent + 1
+    local i = (sent - 1 + first_user) % #before + 1
+    return before[i] .. id_stem .. (100000000000 + sent) .. after[i]
+  end
+end
+
 -- One JSON line, so the numbers are read exactly instead of parsed back from "1.23ms".
 -- Latencies are in microseconds; wrk counts a response with status > 399 in errors.status.
 function done(summary, latency, requests)

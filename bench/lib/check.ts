@@ -1,10 +1,16 @@
-// Before any load: the service and the floor must give the same answers, or the comparison is void.
+// Before any load: the service and the floor must give the same answers, and leave the same rows, or the
+// comparison is void.
+import { SQL } from "bun";
 
 export type Probe = {
   name: string;
-  method: "GET" | "POST" | "PATCH";
+  method: "GET" | "POST" | "PATCH" | "DELETE";
   path: string;
+  /** Where the floor is asked instead, when one answer changes what the next would be (a delete). */
+  floorPath?: string;
   userId: string;
+  /** The floor's caller instead, with floorPath. */
+  floorUserId?: string;
   body?: string;
   status: number;
   /** For a list: the number of items the fixtures hold. */
@@ -13,11 +19,12 @@ export type Probe = {
 
 type Answer = { status: number; body: unknown };
 
-async function ask(baseUrl: string, probe: Probe): Promise<Answer> {
-  const headers: Record<string, string> = { "x-user-id": probe.userId };
-  if (probe.body) headers["content-type"] = "application/json";
-  const response = await fetch(baseUrl + probe.path, { method: probe.method, headers, body: probe.body });
-  return { status: response.status, body: await response.json() };
+async function ask(baseUrl: string, method: Probe["method"], path: string, userId: string, body?: string): Promise<Answer> {
+  const headers: Record<string, string> = { "x-user-id": userId };
+  if (body) headers["content-type"] = "application/json";
+  const response = await fetch(baseUrl + path, { method, headers, body });
+  const text = await response.text();
+  return { status: response.status, body: text === "" ? undefined : JSON.parse(text) };
 }
 
 /** Created rows differ in id and time, so a create is compared by its keys only; an update by all but the
@@ -32,8 +39,8 @@ function comparable(probe: Probe, body: unknown): unknown {
 
 export async function checkSameAnswers(serviceUrl: string, floorUrl: string, probes: Probe[]): Promise<void> {
   for (const probe of probes) {
-    const service = await ask(serviceUrl, probe);
-    const floor = await ask(floorUrl, probe);
+    const service = await ask(serviceUrl, probe.method, probe.path, probe.userId, probe.body);
+    const floor = await ask(floorUrl, probe.method, probe.floorPath ?? probe.path, probe.floorUserId ?? probe.userId, probe.body);
     const problem =
       service.status !== probe.status
         ? `the service answered ${service.status}`
@@ -47,5 +54,44 @@ export async function checkSameAnswers(serviceUrl: string, floorUrl: string, pro
     if (problem) {
       throw new Error(`${probe.name}: expected ${probe.status}, but ${problem}:\n${JSON.stringify({ service, floor }).slice(0, 2000)}`);
     }
+  }
+}
+
+/** The statuses alone, on one process (the baseline of BENCH_BASELINE, whose database has todos of its own). */
+export async function checkStatuses(baseUrl: string, probes: Probe[]): Promise<void> {
+  for (const probe of probes) {
+    const { status } = await ask(baseUrl, probe.method, probe.path, probe.userId, probe.body);
+    if (status !== probe.status) throw new Error(`${probe.name}: expected ${probe.status}, the baseline answered ${status}`);
+  }
+}
+
+/**
+ * The same changes through each side, each for a new user of its own (two creates, an update, a delete of the
+ * first todo), must leave the same rows: the users row's count and position, each todo's position, the
+ * tombstone. So the floor is known to do the database work the service does, not only to answer alike.
+ */
+export async function checkSameWrites(serviceUrl: string, floorUrl: string, databaseUrl: string): Promise<void> {
+  const sql = new SQL({ url: databaseUrl, max: 1 });
+  try {
+    const rowsLeftBy = async (baseUrl: string) => {
+      const userId = crypto.randomUUID();
+      const create = (title: string) => ask(baseUrl, "POST", "/api/v1/todos", userId, JSON.stringify({ title }));
+      const first = (await create("First")).body as { id: string };
+      await create("Second");
+      await ask(baseUrl, "PATCH", `/api/v1/todos/${first.id}`, userId, '{"is_completed":true}');
+      await ask(baseUrl, "DELETE", `/api/v1/todos/${first.id}`, userId);
+      const [user] =
+        await sql`select change_position::int, todo_count, tombstone_count, forgotten_through::int from users where id = ${userId}`;
+      const todos = await sql`select title, change_position::int, version from todos where user_id = ${userId} order by change_position`;
+      const tombstones = await sql`select change_position::int from todo_tombstones where user_id = ${userId} and todo_id = ${first.id}`;
+      return { user, todos: [...todos], tombstones: [...tombstones] };
+    };
+    const service = await rowsLeftBy(serviceUrl);
+    const floor = await rowsLeftBy(floorUrl);
+    if (!Bun.deepEquals(service, floor) || service.tombstones.length !== 1) {
+      throw new Error(`the service and the floor left different rows:\n${JSON.stringify({ service, floor })}`);
+    }
+  } finally {
+    await sql.close();
   }
 }

@@ -46,8 +46,13 @@ export async function compare(
 ): Promise<Cost> {
   const rps: number[] = [];
   for (const target of [without, withIt]) {
-    if (shape.warmupS > 0) await runWrk(load(target), { ...shape, durationS: shape.warmupS });
-    rps.push((await runWrk(load(target), shape)).rps);
+    const run = load(target);
+    if (shape.warmupS > 0) {
+      await run.prepare?.();
+      await runWrk(run, { ...shape, durationS: shape.warmupS });
+    }
+    await run.prepare?.();
+    rps.push((await runWrk(run, shape)).rps);
   }
   return { name, without: rps[0] ?? 0, with: rps[1] ?? 0 };
 }

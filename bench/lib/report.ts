@@ -1,5 +1,6 @@
 // The results as Markdown: printed, and written to bench/results.md.
 
+import { HEAVY_TODOS, RESTORED_USERS } from "./fixtures";
 import { type IdTimingResult, idTimingTable } from "./id-timing";
 import { metricsMet, minMetricsRatio, type ObservabilityResult, observabilityTable } from "./observability";
 import type { OpenLoopResult } from "./open-loop";
@@ -10,13 +11,23 @@ import { postgresRestart, type StartupSummary } from "./startup";
 import type { ClosedLoopResult } from "./wrk";
 
 export type Pair<T> = { service: T; floor: T };
+/** The same case against BENCH_BASELINE's service: its median round, and the service/baseline ratio of every round. */
+export type BaselineResult = { commit: string; result: ClosedLoopResult; ratios: number[] };
 
 export type Results = {
   date: string;
   machine: { cores: number; cpu: string; memoryGb: number; kernel: string; bun: string; postgres: string; loadAverage: number[] };
   settings: Settings;
   /** Each side's median round, and the service/floor ratio of every round (rounds pair up in time). */
-  closedLoop: { name: string; result: Pair<ClosedLoopResult>; ratios: number[]; cpu: Pair<CpuPerRequest> }[];
+  closedLoop: {
+    name: string;
+    result: Pair<ClosedLoopResult>;
+    ratios: number[];
+    /** Each round's req/s, in order. */
+    rounds: Pair<number[]>;
+    cpu: Pair<CpuPerRequest>;
+    baseline?: BaselineResult;
+  }[];
   openLoop: { name: string; result: Pair<OpenLoopResult> }[];
   memory: Pair<{ idle: Memory; peakRssUnderLoadMb: number; hwmMb: number }>;
   startup: StartupSummary[];
@@ -36,6 +47,18 @@ export const targets = {
   startupMs: 1000,
 };
 
+/** Issue 28: what the change feed may cost its writes. */
+export const changeFeedTargets = {
+  heavyToNewMinRatio: 0.9,
+  slowestRoundMinShare: 0.5,
+  createToFloorMinRatio: 0.85,
+  againstBaselineMinRatio: 0.85,
+};
+/** The cases issue 28 compares with today's throughput (BENCH_BASELINE). */
+export const baselineCases = ["create", "update", "delete"];
+export const heavyCreateCase = "create for users with 9000 todos";
+export const newCreateCase = "create for new users";
+
 const int = (value: number) => Math.round(value).toLocaleString("en-US");
 const ms = (value: number) =>
   Number.isNaN(value) ? "–" : value < 10 ? value.toFixed(2) : value < 100 ? value.toFixed(1) : value.toFixed(0);
@@ -44,7 +67,11 @@ const medianRatio = (ratios: number[]) => ratios.toSorted((a, b) => a - b)[Math.
 const verdict = (ok: boolean) => (ok ? "met" : "**MISSED**");
 
 export function totalErrors(results: Results): number {
-  const closed = results.closedLoop.flatMap(({ result }) => [result.service, result.floor]);
+  const closed = results.closedLoop.flatMap(({ result, baseline }) => [
+    result.service,
+    result.floor,
+    ...(baseline ? [baseline.result] : []),
+  ]);
   const open = results.openLoop.flatMap(({ result }) => [result.service, result.floor]);
   return closed.reduce((sum, run) => sum + run.httpErrors + run.socketErrors, 0) + open.reduce((sum, run) => sum + run.errors, 0);
 }
@@ -156,6 +183,85 @@ function startupTable(results: Results): string[] {
   return [...lines, "", "From just before the process is spawned; `/ready` is polled first (every 5 ms), then the API.", ""];
 }
 
+function changeFeedSection(results: Results): string[] {
+  const t = changeFeedTargets;
+  const find = (name: string) => results.closedLoop.find((each) => each.name === name);
+  const heavy = find(heavyCreateCase);
+  const fresh = find(newCreateCase);
+  const create = find("create");
+  const ratio = (value: number | undefined) => (value === undefined || Number.isNaN(value) ? "–" : value.toFixed(2));
+  const met = (value: number | undefined, min: number) => (value === undefined || Number.isNaN(value) ? "–" : verdict(value >= min));
+  const ofNew = (side: keyof Pair<unknown>) => heavy && fresh && heavy.result[side].rps / fresh.result[side].rps;
+  // One round has nothing to compare with.
+  const slowestShare = (rounds: number[] | undefined) =>
+    rounds && rounds.length > 1 ? Math.min(...rounds) / Math.max(...rounds) : undefined;
+  const rows: [string, number | undefined, number | undefined, number][] = [
+    [`${heavyCreateCase} / ${newCreateCase} (median rounds)`, ofNew("service"), ofNew("floor"), t.heavyToNewMinRatio],
+    [
+      `slowest round / fastest, ${heavyCreateCase}`,
+      slowestShare(heavy?.rounds.service),
+      slowestShare(heavy?.rounds.floor),
+      t.slowestRoundMinShare,
+    ],
+    [
+      `slowest round / fastest, ${newCreateCase}`,
+      slowestShare(fresh?.rounds.service),
+      slowestShare(fresh?.rounds.floor),
+      t.slowestRoundMinShare,
+    ],
+    [
+      "create / the floor's create (the user row and the todo, one statement; median of rounds' ratios)",
+      create && medianRatio(create.ratios),
+      undefined,
+      t.createToFloorMinRatio,
+    ],
+  ];
+  const lines = [
+    "## The change feed's cost to writes (issue 28)",
+    "",
+    `The two creates have the same shape: ${results.settings.connections} connections over ${RESTORED_USERS} users in turn, the same users for both sides, put back before each run: users with ${int(HEAVY_TODOS)} todos each (${int(HEAVY_TODOS * RESTORED_USERS)} todos, as in a table with many such users), and users without a row.`,
+    "",
+    "| measure | service | floor, for reference | target | service meets it |",
+    "|---|--:|--:|--:|--:|",
+    ...rows.map(
+      ([name, service, floor, min]) =>
+        `| ${name} | ${ratio(service)} | ${floor === undefined ? "–" : ratio(floor)} | ≥ ${min} | ${met(service, min)} |`,
+    ),
+    "",
+  ];
+  const compared = results.closedLoop.filter((each) => each.baseline);
+  const commit = compared[0]?.baseline?.commit.slice(0, 12);
+  if (compared.length === 0) {
+    lines.push(
+      "Against today's throughput: not measured in this run. `BENCH_BASELINE=<commit> bun run bench` runs every chosen case against that commit's service too (for issue 28, 0def97a, before the change feed).",
+      "",
+    );
+  } else {
+    lines.push(
+      `### Against ${commit} (BENCH_BASELINE): its service on a database of its own, the same fixtures, in every round beside this one`,
+      "",
+      "| case | service req/s | baseline req/s | service / baseline, median of rounds (range) | baseline p50 ms | baseline p99 ms | baseline errors | target |",
+      "|---|--:|--:|--:|--:|--:|--:|--:|",
+    );
+    for (const { name, result, baseline } of compared) {
+      if (!baseline) continue;
+      const r = medianRatio(baseline.ratios);
+      const range =
+        baseline.ratios.length > 1 ? ` (${Math.min(...baseline.ratios).toFixed(2)}–${Math.max(...baseline.ratios).toFixed(2)})` : "";
+      const target = baselineCases.includes(name) ? `≥ ${t.againstBaselineMinRatio}: ${verdict(r >= t.againstBaselineMinRatio)}` : "–";
+      lines.push(
+        `| ${name} | ${int(result.service.rps)} | ${int(baseline.result.rps)} | ${r.toFixed(2)}${range} | ${ms(baseline.result.p50Ms)} | ${ms(baseline.result.p99Ms)} | ${baseline.result.httpErrors + baseline.result.socketErrors} | ${target} |`,
+      );
+    }
+    lines.push("");
+  }
+  lines.push(
+    "Not measured by this bench yet: event latency from a write's 2xx to a stream on another instance (p50 and p99, 1,000 open streams over 2 instances, 200 writes/s); memory per idle stream (10,000 streams).",
+    "",
+  );
+  return lines;
+}
+
 function targetList(results: Results): string[] {
   const worst = results.closedLoop.reduce(
     (low, { name, ratios }) => (medianRatio(ratios) < low.ratio ? { name, ratio: medianRatio(ratios) } : low),
@@ -198,6 +304,7 @@ export function renderMarkdown(results: Results): string {
     ...outageTable(results.outage),
     ...idTimingTable(results.idTiming),
     ...observabilityTable(results.observability),
+    ...changeFeedSection(results),
     ...targetList(results),
   ].join("\n");
 }

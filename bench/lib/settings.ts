@@ -17,6 +17,8 @@ export type Settings = {
   startupRuns: number;
   /** Only the load cases whose names contain one of these (BENCH_CASES, comma-separated); all when empty. */
   cases: string[];
+  /** A commit whose service also runs every chosen case, beside this checkout's (BENCH_BASELINE). */
+  baseline?: string;
 };
 
 function number(name: string, fallback: number, { min = 1, integer = true } = {}): number {
@@ -45,5 +47,6 @@ export function readSettings(): Settings {
       .split(",")
       .map((part) => part.trim().toLowerCase())
       .filter(Boolean),
+    baseline: process.env.BENCH_BASELINE?.trim() || undefined,
   };
 }

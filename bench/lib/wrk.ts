@@ -8,7 +8,7 @@ import { logDir } from "./processes";
 export type Load = {
   baseUrl: string;
   paths: string[];
-  method: "GET" | "POST" | "PATCH";
+  method: "GET" | "POST" | "PATCH" | "DELETE";
   userId: string;
   userIds?: string[];
   body?: string;
@@ -16,6 +16,13 @@ export type Load = {
   headers?: Record<string, string>;
   /** Every request carries an Idempotency-Key of its own, starting with this. */
   uniqueKeyPrefix?: string;
+  /** Every request names a todo of its own: this path and a numbered id (bench/wrk.lua), for userIds in turn. */
+  numberedPath?: string;
+  /**
+   * Puts the data back as it was before the case's first run. Called by whoever runs the load, before each
+   * run and outside what it measures (time and CPU alike).
+   */
+  prepare?: () => Promise<void>;
 };
 export type LoadShape = { durationS: number; connections: number; threads: number };
 
@@ -66,6 +73,7 @@ export async function runWrk(load: Load, shape: LoadShape): Promise<ClosedLoopRe
         .map(([name, value]) => `${name}: ${value}`)
         .join("\n"),
       WRK_UNIQUE_KEY_PREFIX: load.uniqueKeyPrefix,
+      WRK_NUMBERED_PATH: load.numberedPath,
     },
     stdout: "pipe",
     stderr: "pipe",
