@@ -99,7 +99,7 @@ beforeAll(async () => {
     executablePath: chromiumPath,
     args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
   });
-}, 90_000);
+}, 200_000);
 
 afterAll(async () => {
   await browser?.close();

@@ -51,7 +51,8 @@ export async function startService(
     child,
     base,
     output: () => stdout.text,
-    async ready(ms = 30_000) {
+    // Generous: the embedded database migrates in the process, which on a loaded 2-core machine has taken 30 s.
+    async ready(ms = 90_000) {
       const until = Date.now() + ms;
       while (!(await fetch(`${base}/ready`).catch(() => undefined))?.ok) {
         if (Date.now() > until) throw new Error(`not ready within ${ms} ms: ${stdout.text}`);
