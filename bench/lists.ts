@@ -221,7 +221,8 @@ const median = (values: number[]) => {
   return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 };
 
-type Result = { one: Case; service: Run[]; floor: Run[]; ratios: number[] };
+/** A case's runs; `othersRan`: the main bench, CI or the test suite was running when the case began or ended. */
+type Result = { one: Case; service: Run[]; floor: Run[]; ratios: number[]; othersRan: boolean };
 
 await admin.unsafe(`create database ${name}`);
 if (process.env.BENCH_LOG_STATEMENTS === "1") await admin.unsafe(`alter database ${name} set log_statement = 'all'`);
@@ -255,7 +256,7 @@ try {
   await Bun.write(wrkScript, WRK_SCRIPT);
   const targets = { service: service.baseUrl, floor: floor.baseUrl };
   for (const one of cases) {
-    const result: Result = { one, service: [], floor: [], ratios: [] };
+    const result: Result = { one, service: [], floor: [], ratios: [], othersRan: (await othersRunning()) !== "" };
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? (["service", "floor"] as const) : (["floor", "service"] as const);
       const runs: Partial<Record<"service" | "floor", Run>> = {};
@@ -271,6 +272,7 @@ try {
         `${one.name}, round ${round + 1}: service ${ours.rps.toFixed(0)} req/s, floor ${theirs.rps.toFixed(0)} req/s, ratio ${(ours.rps / theirs.rps).toFixed(2)}`,
       );
     }
+    result.othersRan ||= (await othersRunning()) !== "";
     results.push(result);
   }
   busy.atEnd = await othersRunning();
@@ -282,12 +284,12 @@ try {
 }
 
 const TARGET = 0.85;
-const rows = results.map(({ one, service: ours, floor: theirs, ratios }) => {
+const rows = results.map(({ one, service: ours, floor: theirs, ratios, othersRan }) => {
   const ratio = median(ratios);
   const range = `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
   const errors = [...ours, ...theirs].reduce((sum, run) => sum + run.errors, 0);
   const p50 = (runs: Run[]) => median(runs.map((run) => run.p50Ms)).toFixed(1);
-  return `| ${one.name} | ${median(ours.map((run) => run.rps)).toFixed(0)} | ${median(theirs.map((run) => run.rps)).toFixed(0)} | **${ratio.toFixed(2)}** (${range}) | ${ratio >= TARGET ? "yes" : "**no**"} | ${p50(ours)} / ${p50(theirs)} | ${errors} |`;
+  return `| ${one.name} | ${median(ours.map((run) => run.rps)).toFixed(0)} | ${median(theirs.map((run) => run.rps)).toFixed(0)} | **${ratio.toFixed(2)}** (${range}) | ${ratio >= TARGET ? "yes" : "**no**"} | ${p50(ours)} / ${p50(theirs)} | ${errors} | ${othersRan ? "**yes**" : "no"} |`;
 });
 const markdown = [
   `# Lists of a user with 10,000 todos (issue 29): service against floor (${startedAt.toISOString()})`,
@@ -301,10 +303,11 @@ const markdown = [
   `Load average (1 min) ${busy.loadAtStart.toFixed(1)} at the start, ${busy.loadAtEnd.toFixed(1)} at the end. ` +
     (busy.atStart || busy.atEnd
       ? `**The machine was busy**: running at the start: ${busy.atStart || "nothing else"}; at the end: ${busy.atEnd || "nothing else"}.`
-      : "Neither the main bench, CI nor the test suite was running at the start or at the end."),
+      : "Neither the main bench, CI nor the test suite was running at the start or at the end.") +
+    ' "Others running": the main bench, CI or the test suite was running when the case began or ended.',
   "",
-  "| case | service req/s | floor req/s | service / floor | ≥ 0.85 | p50 ms (service / floor) | errors |",
-  "|---|--:|--:|--:|:-:|--:|--:|",
+  "| case | service req/s | floor req/s | service / floor | ≥ 0.85 | p50 ms (service / floor) | errors | others running |",
+  "|---|--:|--:|--:|:-:|--:|--:|:-:|",
   ...rows,
   "",
   "The requests:",
