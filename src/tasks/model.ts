@@ -59,10 +59,12 @@ export const taskListQuery = describedByUs(
       ),
       sort_by: t.Optional(
         t.Union([t.Literal("created_at"), t.Literal("priority"), t.Literal("title")], {
-          description: "created_at (the default), priority (High, Medium, Low; then newest) or title (case-insensitive)",
+          description: "created_at (the default), priority (descending: High, Medium, Low, each newest first) or title (case-insensitive)",
         }),
       ),
-      sort_order: t.Optional(t.Union([t.Literal("asc"), t.Literal("desc")], { description: "desc (the default) or asc" })),
+      sort_order: t.Optional(
+        t.Union([t.Literal("asc"), t.Literal("desc")], { description: "desc (the default: newest, Z to A, High first) or asc" }),
+      ),
       page: t.Optional(positiveIntegerQuery({ maximum: 1_000_000, default: 1, description: "The page, from 1; with page_size" })),
       page_size: t.Optional(
         positiveIntegerQuery({

@@ -147,7 +147,10 @@ export function taskRoutes(store: TodoStore, callerOf: CallerResolver, bodyLimit
           q: query.search?.trim() || undefined,
         };
         const sort = query.sort_by ?? "created_at";
-        const order = query.sort_order ?? "desc";
+        // Descending (the todo-app's default) is from the most to the least: newest, Z to A, and High to Low, which
+        // is the store's own priority order (ascending through the enum).
+        const descending = (query.sort_order ?? "desc") === "desc";
+        const order = sort === "priority" ? (descending ? "asc" : "desc") : descending ? "desc" : "asc";
         // Page numbers, as the todo-app counts them: the pages before are read and passed over (a user has at
         // most MAX_TODOS_PER_USER). Without page or page_size, every task.
         const paged = query.page !== undefined || query.page_size !== undefined;

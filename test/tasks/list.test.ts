@@ -49,7 +49,10 @@ test("status, priority and search filter; count is every match, also when a page
 test("sort_by and sort_order; page and page_size walk the pages", async () => {
   const { list } = await userWithTasks();
   expect(titles((await list("sort_by=title&sort_order=asc")).items)).toEqual(["Buy milk", "call mum", "pay rent", "walk the dog"]);
-  expect(titles((await list("sort_by=priority&sort_order=asc")).items)).toEqual(["pay rent", "Buy milk", "call mum", "walk the dog"]);
+  // Descending, the default, is High first (each priority newest first); ascending is Low first.
+  expect(titles((await list("sort_by=priority")).items)).toEqual(["pay rent", "Buy milk", "call mum", "walk the dog"]);
+  expect(titles((await list("sort_by=priority&sort_order=desc")).items)).toEqual(["pay rent", "Buy milk", "call mum", "walk the dog"]);
+  expect(titles((await list("sort_by=priority&sort_order=asc")).items)).toEqual(["walk the dog", "call mum", "Buy milk", "pay rent"]);
   expect(titles((await list("sort_by=created_at&sort_order=asc")).items)).toEqual(["walk the dog", "Buy milk", "call mum", "pay rent"]);
   const pages = [];
   for (let page = 1; page <= 3; page++) pages.push(titles((await list(`page=${page}&page_size=2`)).items));
