@@ -77,7 +77,8 @@ function changesOf(body: Body): Body | undefined {
 
 // Every change below locks its user's row first, takes the user's next change position and keeps the row's
 // count of todos, in the statement that makes it, as the service does (src/todos/store.ts): the lock makes one
-// user's changes serial, and the trigger on users announces each one (pg_notify) on both sides alike.
+// user's changes serial. The service's announcements of changes (one NOTIFY per batch of users) are its own
+// cost, not the floor's: the spec does not ask for live updates.
 
 // The service's keyed create, by hand: on the locked user row, claim the key, push out keys past the
 // per-user cap and insert the todo in one statement, else replay. A user without a row (who never wrote)

@@ -19,6 +19,7 @@ import { metrics } from "./observability/metrics";
 import { requestLog } from "./observability/request-log";
 import type { Tracing } from "./observability/tracing";
 import { taskRoutes } from "./tasks/routes";
+import { changeAnnouncer } from "./todos/announce";
 import { liveChanges } from "./todos/live";
 import { todoRoutes } from "./todos/routes";
 import { type TodoStore, todoStore } from "./todos/store";
@@ -61,7 +62,8 @@ export function createApp({
   let runQuery = createQueryRunner({ budgetMs, isReady, circuit });
   if (observed) runQuery = observed.observeDatabase(runQuery);
   if (tracing) runQuery = tracing.traceDatabase(runQuery);
-  const store = seams.store ?? todoStore(database.db, runQuery, { maxTodosPerUser: config.maxTodosPerUser });
+  const announcer = changeAnnouncer(database.notify, logger);
+  const store = seams.store ?? todoStore(database.db, runQuery, { maxTodosPerUser: config.maxTodosPerUser, onChange: announcer.changed });
   const live = liveChanges({ store, listen: database.listen, logger, ...config.sync });
   // One per app: in bearer mode it holds the cached key set.
   const callerOf = seams.callerOf ?? callerResolverFor(config.auth);
@@ -115,8 +117,12 @@ export function createApp({
       )
       // The todo-app front end's own API, over the same store (src/tasks/).
       .group("/api", (api) => api.use(taskRoutes(store, callerOf, bodyLimits)));
-  // A live stream never ends by itself: shutdown ends them first, so draining waits only for requests.
-  return Object.assign(app, { closeStreams: () => live.close() });
+  return Object.assign(app, {
+    // A live stream never ends by itself: shutdown ends them first, so draining waits only for requests.
+    closeStreams: () => live.close(),
+    /** Resolves once the changes made so far are announced to the other instances (shutdown, before closing the database). */
+    changesAnnounced: announcer.settled,
+  });
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -129,6 +129,7 @@ async function shutdown(signal: string) {
     logger.warn("shutdown timeout reached; closing the remaining connections");
     await server?.stop(true);
   }
+  await app?.changesAnnounced();
   await database?.close().catch((error) => logger.warn("closing the database failed", errorFields(error)));
   // The last spans, those of the requests just drained.
   await tracing?.shutdown().catch((error) => logger.warn("sending the last spans failed", errorFields(error)));

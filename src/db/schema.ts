@@ -98,8 +98,6 @@ export const todoTombstones = pgTable(
   ],
 );
 export const TOMBSTONES_PER_USER = 10_000;
-/** The channel each change is announced on (by a trigger on users), with "<user id> <position>". */
-export const CHANGES_CHANNEL = "todo_changes";
 
 /**
  * The Idempotency-Key of each keyed create, and what it made: a SHA-256 (hex) of the request and the

@@ -1,11 +1,11 @@
-// Live changes: each open stream follows one user's change feed. The database announces every change with
-// its user and position (a trigger's NOTIFY, heard on one listening session per instance); a stream woken
-// by one reads what it has not sent from the feed itself. So a stream sends exactly what the feed holds, in
-// its order, whatever announcements were lost: after a reconnect of the listening session every stream
-// reads again.
-import { CHANGES_CHANNEL } from "../db/schema";
+// Live changes: each open stream follows one user's change feed. Every instance announces the users whose
+// todos it changed (announce.ts), heard on one listening session per instance; a stream woken by one reads
+// what it has not sent from the feed itself. So a stream sends exactly what the feed holds, in its order,
+// whatever announcements were lost: after a reconnect of the listening session every stream reads again,
+// and at every heartbeat the streams behind their user's last position do.
 import { databaseUnavailable } from "../http/errors";
 import { errorFields, type Logger } from "../log";
+import { CHANGES_CHANNEL, usersIn } from "./announce";
 import { streamsFull, syncTokenExpired, tooManyStreams } from "./problems";
 import type { FeedPage, PlacedChange, TodoStore } from "./store";
 import { encodeSyncToken, type SyncPosition } from "./sync-token";
@@ -14,7 +14,7 @@ import { encodeSyncToken, type SyncPosition } from "./sync-token";
 export type Listen = (channel: string, onNotify: (payload: string) => void, onListen: () => void) => Promise<() => Promise<void>>;
 
 export type LiveOptions = {
-  store: Pick<TodoStore, "changes">;
+  store: Pick<TodoStore, "changes" | "lastPositions">;
   listen: Listen;
   heartbeatS: number;
   maxStreamsPerUser: number;
@@ -56,17 +56,37 @@ export function liveChanges({ store, listen, heartbeatS, maxStreamsPerUser, maxS
   const byUser = new Map<string, Set<Stream>>();
   let open = 0;
   let listening: Promise<() => Promise<void>> | undefined;
-  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  let checking = false;
 
   const every = function* () {
     for (const streams of byUser.values()) yield* streams;
   };
 
-  // "<user id> <position>": only streams of that user that have not sent that position yet.
   function announced(payload: string) {
-    const [userId = "", position = ""] = payload.split(" ");
-    for (const stream of byUser.get(userId) ?? []) if (stream.since.position < Number(position)) wake(stream);
+    for (const userId of usersIn(payload)) for (const stream of byUser.get(userId) ?? []) wake(stream);
   }
+
+  // Every stream behind its user's last position reads on: what a lost announcement would have woken.
+  async function catchUp() {
+    if (checking || byUser.size === 0) return;
+    checking = true;
+    try {
+      const last = await store.lastPositions([...byUser.keys()]);
+      for (const stream of every()) if (stream.since.position < (last.get(stream.userId) ?? 0)) wake(stream);
+    } catch (error) {
+      logger.warn("could not check the live streams' positions", errorFields(error, { stack: false }));
+    } finally {
+      checking = false;
+    }
+  }
+
+  // One timer for the instance, made with it (not by a request): a heartbeat to each stream (a client that is
+  // behind has data waiting, and needs none), then the check for lost announcements.
+  const heartbeat = setInterval(() => {
+    for (const each of every()) if (!each.behind()) each.write(":\n\n");
+    void catchUp();
+  }, heartbeatS * 1000);
+  heartbeat.unref();
 
   function wake(stream: Stream) {
     if (stream.reading) stream.woken = true;
@@ -119,10 +139,6 @@ export function liveChanges({ store, listen, heartbeatS, maxStreamsPerUser, maxS
     const streams = byUser.get(stream.userId) ?? new Set();
     byUser.set(stream.userId, streams.add(stream));
     open++;
-    // A client that is behind has data waiting: it needs no heartbeat.
-    heartbeat ??= setInterval(() => {
-      for (const each of every()) if (!each.behind()) each.write(":\n\n");
-    }, heartbeatS * 1000);
   }
 
   function remove(stream: Stream) {
@@ -130,10 +146,6 @@ export function liveChanges({ store, listen, heartbeatS, maxStreamsPerUser, maxS
     if (!streams?.delete(stream)) return;
     open--;
     if (streams.size === 0) byUser.delete(stream.userId);
-    if (open === 0) {
-      clearInterval(heartbeat);
-      heartbeat = undefined;
-    }
   }
 
   return {
@@ -224,6 +236,7 @@ export function liveChanges({ store, listen, heartbeatS, maxStreamsPerUser, maxS
 
     /** Ends every stream and stops listening (shutdown: draining does not wait for streams). */
     async close() {
+      clearInterval(heartbeat);
       for (const stream of [...every()]) stream.close();
       const unlisten = await listening?.catch(() => undefined);
       listening = undefined;

@@ -356,6 +356,12 @@ function prepareStatements(db: Db) {
       .from(todos)
       .where(eq(todos.userId, userId))
       .prepare("todo_summary"),
+    // The users as a Postgres array literal ("{a,b}"), which every driver passes as plain text.
+    lastPositions: db
+      .select({ id: users.id, position: sql<number>`${users.changePosition}`.as("position") })
+      .from(users)
+      .where(sql`${users.id} = any(${sql.placeholder("userIds")}::uuid[])`)
+      .prepare("last_change_positions"),
   };
 }
 
@@ -435,11 +441,17 @@ export type CreateOutcome =
  */
 export type GuardedOutcome<T> = T | "missing" | "version-differs";
 
+export type StoreOptions = {
+  maxTodosPerUser: number;
+  /** Called with the user's id once a change to their todos has committed (live.ts announces it). */
+  onChange?: (userId: string) => void;
+};
+
 /**
  * The data module for one database; each call runs within the runQuery (circuit, deadline, safe retries).
  * `ifVersions`: apply the change only if the todo is at one of these versions (undefined: whatever its version).
  */
-export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { maxTodosPerUser: number }) {
+export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser, onChange = () => {} }: StoreOptions) {
   const statements = prepareStatements(db);
   const updates = new Map<string, ReturnType<typeof prepareUpdate>>();
   const pages = new Map<string, ReturnType<typeof preparePage>>();
@@ -456,6 +468,16 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
       idempotent: true,
     });
     return row?.total ?? 0;
+  }
+
+  function changedCount(userId: string, count: number): number {
+    if (count > 0) onChange(userId);
+    return count;
+  }
+
+  function changedTodo(userId: string, row: Parameters<typeof versioned>[0]): VersionedTodo {
+    onChange(userId);
+    return versioned(row);
   }
 
   async function versionOf(userId: string, id: string): Promise<number | undefined> {
@@ -483,7 +505,10 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
     let record: KeyRecord | undefined;
     for (let pass = 1; pass <= 2 && !record; pass++) {
       const created = await create();
-      if (created) return created;
+      if (created) {
+        onChange(userId);
+        return created;
+      }
       // Refused: the key is live (a replay, or the same key with another request), the limit is reached, or
       // the user has no row yet (never wrote): the row is added, and the create tried once more.
       record = await recall(userId, key);
@@ -524,7 +549,9 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
       if (idempotencyKey !== undefined) return createWithKey(userId, input, idempotencyKey);
       const values = { userId, ...withDefaults(input), maxTodos: maxTodosPerUser };
       const [row] = await runQuery("create_todo", () => versionedRows(statements.create, values));
-      return row ? { outcome: "created", ...versioned(row) } : { outcome: "limit-reached" };
+      if (!row) return { outcome: "limit-reached" };
+      onChange(userId);
+      return { outcome: "created", ...versioned(row) };
     },
 
     /** A page of the user's todos in the order asked (newest first by default), filtered, after `after`. */
@@ -575,7 +602,7 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
       const [row] = await runQuery("update_todos", () =>
         driverRows<{ count: number }>(statement, { ...changes, ...filterValues(userId, filters) }),
       );
-      return row?.count ?? 0;
+      return changedCount(userId, row?.count ?? 0);
     },
 
     /** Deletes every todo of the user's the filters match (with no filter, every todo), in one statement. */
@@ -586,7 +613,7 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
         bulkRemovals.get(key) ?? statements.removeAll(filtered(filtering), statementName(`delete_todos${nameOf(filtering)}`));
       bulkRemovals.set(key, statement);
       const [row] = await runQuery("delete_todos", () => driverRows<{ count: number }>(statement, filterValues(userId, filters)));
-      return row?.count ?? 0;
+      return changedCount(userId, row?.count ?? 0);
     },
 
     /** The user's changes after `since` (see feedQuery). */
@@ -604,6 +631,19 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
         changes.push({ change: deleted ? { type: "delete", id } : { type: "upsert", todo }, at: { position: Number(position), id } });
       }
       return { changes, next: changes.at(-1)?.at ?? since, hasMore: rows.length > limit };
+    },
+
+    /**
+     * The last change position of each of these users who has changed anything. Not a request's: live.ts
+     * checks its streams with it, in case an announcement was lost.
+     */
+    async lastPositions(userIds: string[]): Promise<Map<string, number>> {
+      const rows = await runQuery(
+        "last_change_positions",
+        () => driverRows<{ id: string; position: number | string }>(statements.lastPositions, { userIds: `{${userIds.join(",")}}` }),
+        { idempotent: true },
+      );
+      return new Map(rows.map(({ id, position }) => [id, Number(position)]));
     },
 
     /** The todo, or undefined when it does not exist or belongs to someone else. */
@@ -624,7 +664,7 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
       const [row] = await runQuery(update.name, () =>
         versionedRows(update.statement, { ...changes, userId, id, ifVersions: versionList(ifVersions) }),
       );
-      if (row) return versioned(row);
+      if (row) return changedTodo(userId, row);
       return conditional ? whyUnchanged(userId, id) : "missing";
     },
 
@@ -633,7 +673,7 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
       const conditional = ifVersions !== undefined;
       const [name, statement] = conditional ? ["toggle_todo_if_version", statements.toggleAtVersion] : ["toggle_todo", statements.toggle];
       const [row] = await runQuery(name, () => versionedRows(statement, { userId, id, ifVersions: versionList(ifVersions) }));
-      if (row) return versioned(row);
+      if (row) return changedTodo(userId, row);
       return conditional ? whyUnchanged(userId, id) : "missing";
     },
 
@@ -650,7 +690,10 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser }: { max
       const removed = await runQuery(name, () =>
         driverRows<{ id: string }>(statement, { userId, id, ifVersions: versionList(ifVersions) }),
       );
-      if (removed.length > 0) return "removed";
+      if (removed.length > 0) {
+        onChange(userId);
+        return "removed";
+      }
       return conditional ? whyUnchanged(userId, id) : "missing";
     },
   };

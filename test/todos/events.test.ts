@@ -1,9 +1,10 @@
 // GET /api/v1/todos/events: the change feed, live, as server-sent events.
 import { afterAll, describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
+import { payloadsOf, usersIn } from "../../src/todos/announce";
 import type { Todo } from "../../src/todos/model";
-import { forgetOldDeletes } from "../../src/todos/store";
-import { callerHeaders, newUserId, sharedDatabase, suiteApp, testClient } from "../support/api";
+import { forgetOldDeletes, todoStore } from "../../src/todos/store";
+import { callerHeaders, newUserId, sharedDatabase, storedId, suiteApp, testClient } from "../support/api";
 import { eventReader } from "../support/event-stream";
 
 const MAX_STREAMS_PER_USER = 3;
@@ -86,6 +87,28 @@ describe("live changes", () => {
     const events = await stream.waitFor(2, 500);
     expect(events.map((e) => e.change)).toEqual([{ type: "upsert", todo: mine }]);
     await stream.cancel();
+  });
+
+  test("a change whose announcement was lost (its instance stopped right after the commit) reaches the stream by the next heartbeat", async () => {
+    const user = newUserId();
+    const stream = eventReader(await open(user));
+    // The real store on the same database, with no one told of its changes: an instance that died before announcing.
+    const silent = todoStore(sharedDatabase().database.db, (_, work) => work(), { maxTodosPerUser: 10 });
+    const made = await silent.create(storedId(user), { title: "never announced" });
+    if (made.outcome !== "created") throw new Error(`the create made nothing: ${made.outcome}`);
+    // The heartbeat is 1 s here.
+    const [event] = await stream.waitFor(1, 4_000);
+    expect(event?.change).toEqual({ type: "upsert", todo: made.todo });
+    await stream.cancel();
+  });
+
+  test("announcements of many users at once fit Postgres's payload limit, and every user is in one", async () => {
+    const users = Array.from({ length: 5_000 }, () => crypto.randomUUID());
+    const payloads = payloadsOf(users);
+    expect(payloads.length).toBeGreaterThan(1);
+    expect(payloads.flatMap(usersIn)).toEqual(users);
+    // Postgres refuses a payload of 8,000 bytes or more; each of these is sent.
+    for (const payload of payloads) await sharedDatabase().database.notify("todo_changes", payload);
   });
 
   test("a comment line every SSE_HEARTBEAT_S keeps an idle stream open", async () => {
