@@ -273,12 +273,14 @@ async function runCase(settings: Settings, c: Case, processes: Pair<Launched>, b
   for (let round = 0; round < settings.rounds; round++) {
     const first = round % sides.length;
     for (const { side, process: launched, load: loadNow } of [...sides.slice(first), ...sides.slice(0, first)]) {
-      const load = loadNow();
       const warmupS = round === 0 ? Math.max(settings.warmupS, settings.firstWarmupS) : settings.warmupS;
       if (warmupS > 0) {
-        await load.prepare?.();
-        await runWrk(load, { ...shape, durationS: warmupS });
+        const warmup = loadNow();
+        await warmup.prepare?.();
+        await runWrk(warmup, { ...shape, durationS: warmupS });
       }
+      // A load of its own, not the warm-up's: with keys of their own, the measured run replays none of the warm-up's.
+      const load = loadNow();
       await load.prepare?.();
       const sampler = sampleRss(launched.proc.pid);
       const cpuCount = await countCpu(launched.proc.pid);
