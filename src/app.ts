@@ -62,8 +62,10 @@ export function createApp({
   let runQuery = createQueryRunner({ budgetMs, isReady, circuit });
   if (observed) runQuery = observed.observeDatabase(runQuery);
   if (tracing) runQuery = tracing.traceDatabase(runQuery);
-  const announcer = changeAnnouncer(database.notify, logger);
-  const store = seams.store ?? todoStore(database.db, runQuery, { maxTodosPerUser: config.maxTodosPerUser, onChange: announcer.changed });
+  // The store tells the announcer of each change, and the announcer announces through the store.
+  const announcer = changeAnnouncer((userIds) => store.announce(userIds), logger);
+  const store: TodoStore =
+    seams.store ?? todoStore(database.db, runQuery, { maxTodosPerUser: config.maxTodosPerUser, onChange: announcer.changed });
   const live = liveChanges({ store, listen: database.listen, logger, ...config.sync });
   // One per app: in bearer mode it holds the cached key set.
   const callerOf = seams.callerOf ?? callerResolverFor(config.auth);

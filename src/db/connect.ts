@@ -19,8 +19,6 @@ export type Database = {
    * Resolves to a function that stops listening.
    */
   listen(channel: string, onNotify: (payload: string) => void, onListen: () => void): Promise<() => Promise<void>>;
-  /** Sends `payload` to every session listening on `channel` (NOTIFY). */
-  notify(channel: string, payload: string): Promise<void>;
   /** The pool's connections, where the driver tells (Neon's pool); Bun SQL and PGlite do not. */
   connections?(): { inUse: number; idle: number };
   close(): Promise<void>;
@@ -42,7 +40,7 @@ export async function connect(config: DatabaseConfig, options: ConnectOptions = 
   const poolMax = options.poolMax ?? config.poolMax;
   const statement_timeout = options.statementTimeoutMs ?? config.queryTimeoutMs;
   const drizzleConfig = { schema, logger: options.logger };
-  let database: Omit<Database, "ping" | "notify">;
+  let database: Omit<Database, "ping">;
   const { SQL } = await import("bun");
   // A server's notifications come on a session of its own: Bun's client keeps one for listen(), reconnecting
   // and subscribing again by itself.
@@ -122,9 +120,6 @@ export async function connect(config: DatabaseConfig, options: ConnectOptions = 
     ...database,
     async ping() {
       await database.db.execute(sql`select 1`);
-    },
-    async notify(channel, payload) {
-      await database.db.execute(sql`select pg_notify(${channel}, ${payload})`);
     },
   };
 }

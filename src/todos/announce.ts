@@ -1,60 +1,39 @@
-// Telling every instance whose todos changed: after a change commits, its user's id goes out on the changes
-// channel (Postgres NOTIFY, heard by one listening session per instance, this one's too). Ids only, never a
-// todo's text.
+// Telling every instance whose todos changed: after a change commits, its user goes out on the changes channel
+// (Postgres NOTIFY, heard by one listening session per instance, this one's too) as "<user id> <position>": ids
+// and the user's last change position, never a todo's text.
 //
-// Announced by the instance, not by a trigger in the writing transaction: a transaction that notifies holds
-// one lock for the whole server through its commit, which made every write wait for every other (bench/README.md).
-// So the ids are gathered and sent a batch at a time, one notifying statement in flight per instance. An
-// announcement lost (the statement failed, the instance stopped after a commit) is made up for by live.ts,
-// which compares its streams with their users' positions at every heartbeat.
-import type { Database } from "../db/connect";
+// Announced by the instance, not by a trigger in the writing transaction: a transaction that notifies holds one
+// lock for the whole server through its commit, which made every write wait for every other (bench/README.md).
+// So users are gathered and announced a batch at a time, one statement in flight per instance. An announcement
+// lost (the statement failed, the instance stopped after a commit) is made up for by live.ts, which compares its
+// streams with their users' positions at every heartbeat.
+import { AsyncResource } from "node:async_hooks";
 import { errorFields, type Logger } from "../log";
 
-/** The channel changes are announced on, with the users' ids separated by spaces. */
 export const CHANGES_CHANNEL = "todo_changes";
 
-// Postgres refuses a payload of 8,000 bytes or more.
-const PAYLOAD_BYTES = 7_900;
-const SEPARATOR = " ";
+/** Sends one notification per user on CHANGES_CHANNEL: TodoStore["announce"]. */
+export type Announce = (userIds: string[]) => Promise<void>;
 
-/** The user ids of a notification's payload. */
-export const usersIn = (payload: string): string[] => payload.split(SEPARATOR);
-
-/** Payloads carrying `userIds` (ids are ASCII), each under Postgres's limit. */
-export function payloadsOf(userIds: Iterable<string>): string[] {
-  const payloads: string[] = [];
-  let current = "";
-  for (const id of userIds) {
-    if (current && current.length + SEPARATOR.length + id.length > PAYLOAD_BYTES) {
-      payloads.push(current);
-      current = "";
-    }
-    current = current ? current + SEPARATOR + id : id;
-  }
-  if (current) payloads.push(current);
-  return payloads;
-}
-
-export function changeAnnouncer(notify: Database["notify"], logger: Logger) {
+export function changeAnnouncer(announce: Announce, logger: Logger) {
   const waiting = new Set<string>();
   let sending: Promise<void> | undefined;
 
-  // While one batch is being sent, the next gathers: under load a notification carries many users, and at
-  // rest each goes out at once.
-  async function send() {
+  // While one batch is being sent, the next gathers: under load a statement announces many users, and at rest
+  // each goes out at once. The instance's work, not a request's: run outside the context of the request whose
+  // change started it (its trace, and the test suite's audit of that caller's statements).
+  const send = AsyncResource.bind(async () => {
     while (waiting.size > 0) {
-      const batch = payloadsOf(waiting);
+      const batch = [...waiting];
       waiting.clear();
-      for (const payload of batch) {
-        try {
-          await notify(CHANGES_CHANNEL, payload);
-        } catch (error) {
-          logger.warn("could not announce changes; live streams catch up at their next heartbeat", errorFields(error, { stack: false }));
-        }
+      try {
+        await announce(batch);
+      } catch (error) {
+        logger.warn("could not announce changes; live streams catch up at their next heartbeat", errorFields(error, { stack: false }));
       }
     }
     sending = undefined;
-  }
+  });
 
   return {
     /** The user's todos changed (committed). */
@@ -62,9 +41,7 @@ export function changeAnnouncer(notify: Database["notify"], logger: Logger) {
       waiting.add(userId);
       sending ??= send();
     },
-    /** Resolves when what was announced so far has been sent (tests, shutdown). */
+    /** Resolves when what was announced so far has been sent (shutdown, before the database closes). */
     settled: () => sending ?? Promise.resolve(),
   };
 }
-
-export type ChangeAnnouncer = ReturnType<typeof changeAnnouncer>;

@@ -1,11 +1,11 @@
 // Live changes: each open stream follows one user's change feed. Every instance announces the users whose
-// todos it changed (announce.ts), heard on one listening session per instance; a stream woken by one reads
-// what it has not sent from the feed itself. So a stream sends exactly what the feed holds, in its order,
+// todos it changed, with their positions (announce.ts), heard on one listening session per instance; a stream
+// woken by one reads what it has not sent from the feed itself. So a stream sends exactly what the feed holds, in its order,
 // whatever announcements were lost: after a reconnect of the listening session every stream reads again,
 // and at every heartbeat the streams behind their user's last position do.
 import { databaseUnavailable } from "../http/errors";
 import { errorFields, type Logger } from "../log";
-import { CHANGES_CHANNEL, usersIn } from "./announce";
+import { CHANGES_CHANNEL } from "./announce";
 import { streamsFull, syncTokenExpired, tooManyStreams } from "./problems";
 import type { FeedPage, PlacedChange, TodoStore } from "./store";
 import { encodeSyncToken, type SyncPosition } from "./sync-token";
@@ -62,8 +62,10 @@ export function liveChanges({ store, listen, heartbeatS, maxStreamsPerUser, maxS
     for (const streams of byUser.values()) yield* streams;
   };
 
+  // "<user id> <position>": only streams of that user that have not sent that position yet.
   function announced(payload: string) {
-    for (const userId of usersIn(payload)) for (const stream of byUser.get(userId) ?? []) wake(stream);
+    const [userId = "", position = ""] = payload.split(" ");
+    for (const stream of byUser.get(userId) ?? []) if (stream.since.position < Number(position)) wake(stream);
   }
 
   // Every stream behind its user's last position reads on: what a lost announcement would have woken.

@@ -20,6 +20,7 @@ import {
   users,
 } from "../db/schema";
 import { utcText } from "../db/utc";
+import { CHANGES_CHANNEL } from "./announce";
 import type { NewTodo, Todo, TodoChange, TodoChanges } from "./model";
 import {
   type Direction,
@@ -87,6 +88,8 @@ const maxTodos = sql.placeholder("maxTodos");
 const howMany = { count: sql<number>`count(*)::int`.as("count") };
 
 const versionList = (versions: number[] | undefined) => versions && `{${versions.join(",")}}`;
+/** User ids as a Postgres array literal ("{a,b}"), which every driver passes as plain text. */
+const userArray = (userIds: string[]) => `{${userIds.join(",")}}`;
 
 /**
  * What a create sent, reduced to what it means: the same title, description and priority is the same
@@ -356,7 +359,12 @@ function prepareStatements(db: Db) {
       .from(todos)
       .where(eq(todos.userId, userId))
       .prepare("todo_summary"),
-    // The users as a Postgres array literal ("{a,b}"), which every driver passes as plain text.
+    // One notification per user, "<user id> <position>", in one statement (announce.ts).
+    announce: db
+      .select({ sent: sql`pg_notify(${CHANGES_CHANNEL}, ${users.id}::text || ' ' || ${users.changePosition}::text)`.as("sent") })
+      .from(users)
+      .where(sql`${users.id} = any(${sql.placeholder("userIds")}::uuid[])`)
+      .prepare("announce_changes"),
     lastPositions: db
       .select({ id: users.id, position: sql<number>`${users.changePosition}`.as("position") })
       .from(users)
@@ -633,6 +641,11 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser, onChang
       return { changes, next: changes.at(-1)?.at ?? since, hasMore: rows.length > limit };
     },
 
+    /** Tells every instance listening that these users' todos changed (announce.ts). Not a request's. */
+    async announce(userIds: string[]): Promise<void> {
+      await runQuery("announce_changes", () => driverRows(statements.announce, { userIds: userArray(userIds) }));
+    },
+
     /**
      * The last change position of each of these users who has changed anything. Not a request's: live.ts
      * checks its streams with it, in case an announcement was lost.
@@ -640,7 +653,7 @@ export function todoStore(db: Db, runQuery: RunQuery, { maxTodosPerUser, onChang
     async lastPositions(userIds: string[]): Promise<Map<string, number>> {
       const rows = await runQuery(
         "last_change_positions",
-        () => driverRows<{ id: string; position: number | string }>(statements.lastPositions, { userIds: `{${userIds.join(",")}}` }),
+        () => driverRows<{ id: string; position: number | string }>(statements.lastPositions, { userIds: userArray(userIds) }),
         { idempotent: true },
       );
       return new Map(rows.map(({ id, position }) => [id, Number(position)]));
