@@ -115,6 +115,13 @@ export async function seed(url: string, shape: SeedShape): Promise<Fixtures> {
     const [{ now: seededAt }] = await sql`select now()`;
     const restore = restorer(sql, changeFeed, { ...ids, threads: shape.threads, deletablePerThread, seededAt });
     await restore.refillDeletable();
+    // Idempotency-Keys as a service in use holds them (20 for each of the update case's users), so that the keys'
+    // table has statistics: a statement prepared while a table looks empty keeps a plan that scans it, and, with
+    // autovacuum off (as here), no ANALYZE ever comes to replace it (docs/operations.md).
+    await sql`
+      insert into idempotency_keys (user_id, key, request_hash, todo_id, created_at)
+      select user_id, 'seeded-' || n, repeat('0', 64), gen_random_uuid(), now() - make_interval(mins => n)
+      from unnest(${uuidArray(updateUsers)}::uuid[]) as user_id, generate_series(1, 20) as n`;
     // vacuum too: else autovacuum takes up the fresh rows in the middle of the first cases.
     await sql`vacuum analyze`;
     return {
