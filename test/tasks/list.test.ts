@@ -15,7 +15,12 @@ async function userWithTasks() {
     { title: "pay rent", priority: "High" },
   ];
   const made: Task[] = [];
-  for (const body of specs) made.push((await api.call("POST", path, { user, body })).json);
+  for (const body of specs) {
+    made.push((await api.call("POST", path, { user, body })).json);
+    // Times are kept to the millisecond, and todos made in the same one are ordered by id (test/db/timestamps):
+    // the orders asserted here need each task made in a millisecond of its own.
+    await Bun.sleep(2);
+  }
   await api.call("PATCH", `${path}/${made[2]?.id}/complete`, { user });
   const list = async (query = "") => {
     const reply = await api.call("GET", `${path}${query && `?${query}`}`, { user });
