@@ -36,11 +36,11 @@ export type Results = {
   observability: ObservabilityResult;
 };
 
-/** What "good enough" means for the service (issues 5, 9 and 16). */
+/** What "good enough" means for the service (issues 5, 9 and 16; the floor ratio is issue 26's guard against regressions). */
 export const targets = {
   keyedCreateMinRatio: 0.8,
   notModifiedMinRatio: 1,
-  minRatio: 0.9,
+  minRatio: 0.85,
   list200P99Ms: 50,
   deepToFirstMinRatio: 0.9,
   rssMb: 150,
