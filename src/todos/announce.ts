@@ -4,15 +4,14 @@
 //
 // Announced by the instance, not by a trigger in the writing transaction: a transaction that notifies holds one
 // lock for the whole server through its commit, which made every write wait for every other (bench/README.md).
-// So users are gathered for GATHER_MS and announced a batch at a time, one statement in flight per instance: at most
-// one statement per GATHER_MS, however many changes (bench/README.md). An announcement lost (the statement
-// failed, the instance stopped after a commit) is made up for by live.ts, which compares its streams with their
-// users' positions at every heartbeat.
+// So users are announced a batch at a time, one statement in flight per instance and at most one per GATHER_MS,
+// however many changes (bench/README.md). An announcement lost (the statement failed, the instance stopped after
+// a commit) is made up for by live.ts, which compares its streams with their users' positions at every heartbeat.
 import { AsyncResource } from "node:async_hooks";
 import { errorFields, type Logger } from "../log";
 
 export const CHANGES_CHANNEL = "todo_changes";
-/** How long a change waits for others to go out with it: what it adds to a live stream's latency. */
+/** The least time between two announcing statements: how late a change that follows another can be heard. */
 const GATHER_MS = 10;
 
 /** Sends one notification per user on CHANGES_CHANNEL: TodoStore["announce"]. */
@@ -22,12 +21,11 @@ export function changeAnnouncer(announce: Announce, logger: Logger) {
   const waiting = new Set<string>();
   let sending: Promise<void> | undefined;
 
-  // Each batch gathers for GATHER_MS, and while it is being sent the next gathers. The instance's work, not a
-  // request's: run outside the context of the request whose change started it (its trace, and the test suite's
-  // audit of that caller's statements).
+  // A change after a quiet spell goes out at once; the changes that follow gather while it is sent and for
+  // GATHER_MS after, and go out together. The instance's work, not a request's: run outside the context of the
+  // request whose change started it (its trace, and the test suite's audit of that caller's statements).
   const send = AsyncResource.bind(async () => {
     while (waiting.size > 0) {
-      await Bun.sleep(GATHER_MS);
       const batch = [...waiting];
       waiting.clear();
       try {
@@ -35,6 +33,7 @@ export function changeAnnouncer(announce: Announce, logger: Logger) {
       } catch (error) {
         logger.warn("could not announce changes; live streams catch up at their next heartbeat", errorFields(error, { stack: false }));
       }
+      await Bun.sleep(GATHER_MS);
     }
     sending = undefined;
   });
